@@ -1,0 +1,108 @@
+"""CycleGAN-VC (Kaneko & Kameoka, 2017) and CycleGAN-VC2 (Kaneko et al., ICASSP 2019) networks.
+
+All networks take normalised spectral features shaped (batch, dims, frames).
+``channels`` is the width of the first layer (128 in both papers); every other
+width scales with it, so ``channels=64`` is the same architecture at a quarter
+of the FLOPs.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..nn import GatedConv, GatedUpsample, ResidualBlock1d, pad_time
+
+
+class GeneratorVC1(nn.Module):
+    """1D gated CNN: conv(k15) -> 2x gated downsample -> 6 residual blocks -> 2x pixel-shuffle upsample -> conv."""
+
+    def __init__(self, dims: int = 24, channels: int = 128, num_res_blocks: int = 6):
+        super().__init__()
+        c = channels
+        self.net = nn.Sequential(
+            GatedConv(1, dims, c, 15, norm="none"),
+            GatedConv(1, c, 2 * c, 5, stride=2),
+            GatedConv(1, 2 * c, 4 * c, 5, stride=2),
+            *[ResidualBlock1d(4 * c, 8 * c) for _ in range(num_res_blocks)],
+            GatedUpsample(1, 4 * c, 2 * c, 5),
+            GatedUpsample(1, 2 * c, c, 5),
+            nn.Conv1d(c, dims, 15, padding=7),
+        )
+
+    def forward(self, x):
+        x, n = pad_time(x, 4)
+        return self.net(x)[..., :n]
+
+
+class DiscriminatorVC1(nn.Module):
+    """2D gated CNN discriminator; the final fully connected layer is applied per
+    output frame (a linear map over channels x frequency), so any length is scored."""
+
+    def __init__(self, dims: int = 24, channels: int = 128):
+        super().__init__()
+        c = channels
+        self.net = nn.Sequential(
+            GatedConv(2, 1, c, (3, 3), stride=(1, 2), norm="none"),
+            GatedConv(2, c, 2 * c, (3, 3), stride=(2, 2)),
+            GatedConv(2, 2 * c, 4 * c, (3, 3), stride=(2, 2)),
+            GatedConv(2, 4 * c, 8 * c, (6, 3), stride=(1, 2), padding=(0, 1)),
+        )
+        q = dims
+        for _ in range(2):  # two stride-2 layers along frequency (kernel 3, padding 1)
+            q = (q - 1) // 2 + 1
+        q -= 5  # the last layer's kernel spans 6 bins without padding
+        if q < 1:
+            raise ValueError(f"DiscriminatorVC1 needs at least 21 feature dimensions, got {dims}")
+        self.fc = nn.Conv1d(8 * c * q, 1, 1)
+
+    def forward(self, x):
+        h = self.net(x.unsqueeze(1))
+        return self.fc(h.flatten(1, 2))
+
+
+class GeneratorVC2(nn.Module):
+    """2-1-2D generator: 2D gated down/upsampling around 1D gated residual blocks."""
+
+    def __init__(self, dims: int = 36, channels: int = 128, num_res_blocks: int = 6):
+        super().__init__()
+        if dims % 4:
+            raise ValueError(f"GeneratorVC2 needs a feature dimension divisible by 4, got {dims}")
+        c = channels
+        self.q = dims // 4
+        self.inp = GatedConv(2, 1, c, (5, 15), norm="none")
+        self.down = nn.Sequential(
+            GatedConv(2, c, 2 * c, (5, 5), stride=2),
+            GatedConv(2, 2 * c, 2 * c, (5, 5), stride=2),
+        )
+        self.to_1d = nn.Sequential(nn.Conv1d(2 * c * self.q, 2 * c, 1), nn.InstanceNorm1d(2 * c, affine=True))
+        self.res = nn.Sequential(*[ResidualBlock1d(2 * c, 4 * c) for _ in range(num_res_blocks)])
+        self.to_2d = nn.Sequential(nn.Conv1d(2 * c, 2 * c * self.q, 1), nn.InstanceNorm1d(2 * c * self.q, affine=True))
+        self.up = nn.Sequential(GatedUpsample(2, 2 * c, c, (5, 5)), GatedUpsample(2, c, c // 2, (5, 5)))
+        self.out = nn.Conv2d(c // 2, 1, (5, 15), padding=(2, 7))
+
+    def forward(self, x):
+        x, n = pad_time(x, 4)
+        h = self.down(self.inp(x.unsqueeze(1)))
+        b, ch, q, t = h.shape
+        h = self.to_2d(self.res(self.to_1d(h.reshape(b, ch * q, t))))
+        h = self.up(h.reshape(b, ch, q, t))
+        return self.out(h).squeeze(1)[..., :n]
+
+
+class PatchDiscriminator(nn.Module):
+    """CycleGAN-VC2 PatchGAN: gated 2D convs, last layer a linear 1-channel conv (no sigmoid)."""
+
+    def __init__(self, dims: int = 36, channels: int = 128):
+        super().__init__()
+        c = channels
+        self.net = nn.Sequential(
+            GatedConv(2, 1, c, (3, 3), norm="none"),
+            GatedConv(2, c, 2 * c, (3, 3), stride=2),
+            GatedConv(2, 2 * c, 4 * c, (3, 3), stride=2),
+            GatedConv(2, 4 * c, 8 * c, (3, 3), stride=2),
+            GatedConv(2, 8 * c, 8 * c, (1, 5)),
+            nn.Conv2d(8 * c, 1, (1, 3), padding=(0, 1)),
+        )
+
+    def forward(self, x):
+        return self.net(x.unsqueeze(1))

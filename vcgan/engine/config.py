@@ -1,0 +1,75 @@
+"""Nested YAML configuration validated against defaults; unknown keys are errors."""
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import yaml
+
+from ..errors import ConfigError
+
+
+def _check_type(key: str, default, value):
+    if default is None or value is None:
+        return value
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise ConfigError(f"config key '{key}': expected true/false, got {value!r}")
+    elif isinstance(default, (int, float)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"config key '{key}': expected a number, got {value!r}")
+        if isinstance(default, float):
+            value = float(value)
+    elif isinstance(default, str) and not isinstance(value, str):
+        raise ConfigError(f"config key '{key}': expected a string, got {value!r}")
+    return value
+
+
+def merge(defaults: dict, update: dict, prefix: str = "") -> dict:
+    """Return ``defaults`` updated by ``update``; raise on keys ``defaults`` lacks."""
+    out = copy.deepcopy(defaults)
+    for k, v in (update or {}).items():
+        key = f"{prefix}{k}"
+        if k not in defaults:
+            raise ConfigError(f"unknown config key '{key}'; known keys here: {sorted(defaults)}")
+        if isinstance(defaults[k], dict):
+            if not isinstance(v, dict):
+                raise ConfigError(f"config key '{key}': expected a mapping, got {v!r}")
+            out[k] = merge(defaults[k], v, key + ".")
+        else:
+            out[k] = _check_type(key, defaults[k], v)
+    return out
+
+
+def parse_overrides(items: list[str]) -> dict:
+    """``["train.steps=100", "model.width=64"]`` -> nested dict (values parsed as YAML)."""
+    out: dict = {}
+    for item in items or []:
+        if "=" not in item:
+            raise ConfigError(f"override {item!r}: expected key=value")
+        key, raw = item.split("=", 1)
+        node = out
+        parts = key.strip().split(".")
+        for p in parts[:-1]:
+            node = node.setdefault(p, {})
+        node[parts[-1]] = yaml.safe_load(raw)
+    return out
+
+
+def load_yaml(path) -> dict:
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: config file not found")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: invalid YAML ({exc})") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: top level must be a mapping")
+    return data
+
+
+def dump_yaml(cfg: dict) -> str:
+    return yaml.safe_dump(cfg, sort_keys=False, default_flow_style=None)

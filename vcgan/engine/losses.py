@@ -1,0 +1,58 @@
+"""Adversarial losses, written once for every model family.
+
+Each kind maps discriminator outputs (raw, linear scores: no sigmoid anywhere)
+to a discriminator loss ``d_loss(real, fake)`` and a generator loss ``g_loss(fake)``.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+ADVERSARIAL_KINDS = ("lsgan", "nonsaturating", "hinge", "wgan-gp")
+
+
+class AdversarialLoss:
+    """``lsgan``: least squares (targets 1/0); ``nonsaturating``: logistic with -log D(G(z))
+    for G; ``hinge``; ``wgan-gp``: Wasserstein critic (add :func:`gradient_penalty`)."""
+
+    def __init__(self, kind: str = "lsgan"):
+        if kind not in ADVERSARIAL_KINDS:
+            raise ValueError(f"unknown adversarial loss {kind!r}; choose from {ADVERSARIAL_KINDS}")
+        self.kind = kind
+
+    def d_loss(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        real, fake = real.float(), fake.float()
+        if self.kind == "lsgan":
+            return (real - 1).pow(2).mean() + fake.pow(2).mean()
+        if self.kind == "nonsaturating":
+            return F.softplus(-real).mean() + F.softplus(fake).mean()
+        if self.kind == "hinge":
+            return F.relu(1 - real).mean() + F.relu(1 + fake).mean()
+        return fake.mean() - real.mean()
+
+    def g_loss(self, fake: torch.Tensor) -> torch.Tensor:
+        fake = fake.float()
+        if self.kind == "lsgan":
+            return (fake - 1).pow(2).mean()
+        if self.kind == "nonsaturating":
+            return F.softplus(-fake).mean()
+        return -fake.mean()
+
+    def __repr__(self):
+        return f"AdversarialLoss({self.kind!r})"
+
+
+def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    """WGAN-GP penalty E[(||grad_x critic(x_hat)|| - 1)^2] on random interpolates."""
+    shape = (real.shape[0],) + (1,) * (real.dim() - 1)
+    eps = torch.rand(shape, device=real.device, dtype=real.dtype)
+    x_hat = (eps * real.detach() + (1 - eps) * fake.detach()).requires_grad_(True)
+    out = critic(x_hat)
+    (grad,) = torch.autograd.grad(out.float().sum(), x_hat, create_graph=True)
+    return (grad.flatten(1).norm(dim=1) - 1).pow(2).mean()
+
+
+def r1_penalty(real_scores: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+    """R1 penalty E[||grad_x D(x)||^2] on real data (``real`` must require grad)."""
+    (grad,) = torch.autograd.grad(real_scores.float().sum(), real, create_graph=True)
+    return grad.flatten(1).pow(2).sum(1).mean()

@@ -1,0 +1,35 @@
+"""The contract between the Trainer and a model family."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class Task(nn.Module):
+    """A task owns its networks and turns a batch into named losses.
+
+    The Trainer calls, each step: ``generator_losses`` (then updates the
+    generators) and ``discriminator_losses`` (then updates the discriminators).
+    A task may reuse, detached, what its generator pass produced in the
+    discriminator pass of the same step, so no generator forward is repeated.
+    Each returns a dict whose ``"total"`` entry is optimised; the other entries
+    are logged. Model code never touches optimizers, devices, precision,
+    checkpoints or logging.
+    """
+
+    generators: nn.ModuleDict
+    discriminators: nn.ModuleDict
+
+    def generator_losses(self, batch: dict, step: int) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
+
+    def discriminator_losses(self, batch: dict, step: int) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
+
+    def metadata(self) -> dict:
+        """Plain data (names, statistics) stored in checkpoints for inference."""
+        return {}
+
+    def samples(self, step: int) -> list:
+        """Optional media for the logger: ``[("audio", tag, array, rate) | ("figure", tag, fig)]``."""
+        return []

@@ -1,0 +1,312 @@
+"""The Trainer: everything about optimisation that is not the model."""
+from __future__ import annotations
+
+import json
+import math
+import random
+import time
+from contextlib import nullcontext
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from ..errors import VcganError
+from . import distributed
+from .checkpoint import load_checkpoint, save_checkpoint
+from .config import dump_yaml
+from .schedule import linear_decay
+from .task import Task
+
+TRAIN_DEFAULTS = {
+    "steps": 20000,  # optimizer updates (iterations), not epochs
+    "max_minutes": None,  # stop early (with a checkpoint) after this much wall time
+    "g_lr": 2.0e-4,
+    "d_lr": 1.0e-4,
+    "g_betas": [0.5, 0.999],
+    "d_betas": [0.5, 0.999],
+    "lr_decay_start": None,  # constant LR until here, then linear to 0 at `steps`; None: no decay
+    "precision": "fp32",  # fp32 | bf16 | fp16 (fp16 only on CUDA)
+    "device": "auto",  # auto | cpu | cuda | cuda:N
+    "seed": 0,
+    "log_every": 50,
+    "checkpoint_every": 1000,
+    "sample_every": 0,  # 0: only at the end
+    "keep_checkpoints": 3,
+    "num_threads": None,
+    "progress": True,
+}
+
+
+class TrainingDiverged(VcganError):
+    """A loss became NaN or Inf."""
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = torch.device(name)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise VcganError(f"train.device={name!r} but CUDA is not available")
+    return dev
+
+
+def _rng_state() -> dict:
+    state = {"torch": torch.get_rng_state(), "python": list(random.getstate()[1]), "python_pos": random.getstate()[2]}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(state: dict) -> None:
+    torch.set_rng_state(state["torch"])
+    random.setstate((3, tuple(state["python"]), state["python_pos"]))
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def _set_requires_grad(module: torch.nn.Module, flag: bool) -> None:
+    for p in module.parameters():
+        p.requires_grad_(flag)
+
+
+class Trainer:
+    """Trains a :class:`Task` with separate G/D Adam optimizers and LR schedules.
+
+    ``data`` provides ``next_batch() -> dict[str, Tensor]`` and
+    ``state_dict()/load_state_dict()`` so that resuming continues the exact
+    sample stream. Checkpoints hold networks, optimizers, schedulers, scalers,
+    step, RNG states, data-sampler state, config and task metadata.
+    """
+
+    def __init__(self, task: Task, data, cfg: dict, out_dir, full_config: dict | None = None):
+        self.cfg = {**TRAIN_DEFAULTS, **cfg}
+        self.out_dir = Path(out_dir)
+        self.full_config = full_config or {"train": self.cfg}
+        self.device = resolve_device(self.cfg["device"])
+        self.rank, self.world = distributed.init_from_env(self.device)
+        if self.cfg["num_threads"]:
+            torch.set_num_threads(int(self.cfg["num_threads"]))
+        seed = int(self.cfg["seed"])
+        torch.manual_seed(seed)
+        random.seed(seed)
+        np.random.seed(seed)
+        self.task = task.to(self.device)
+        distributed.broadcast_parameters(self.task)
+        self.data = data
+        c = self.cfg
+        self.opt_g = torch.optim.Adam(task.generators.parameters(), lr=c["g_lr"], betas=tuple(c["g_betas"]))
+        self.opt_d = torch.optim.Adam(task.discriminators.parameters(), lr=c["d_lr"], betas=tuple(c["d_betas"]))
+        decay_start = c["lr_decay_start"] if c["lr_decay_start"] is not None else c["steps"]
+        # one scheduler per optimizer, each owning only its own LR
+        self.sched_g = torch.optim.lr_scheduler.LambdaLR(self.opt_g, linear_decay(c["steps"], decay_start))
+        self.sched_d = torch.optim.lr_scheduler.LambdaLR(self.opt_d, linear_decay(c["steps"], decay_start))
+        precision = c["precision"]
+        if precision not in ("fp32", "bf16", "fp16"):
+            raise VcganError(f"train.precision: expected fp32, bf16 or fp16, got {precision!r}")
+        if precision == "fp16" and self.device.type != "cuda":
+            raise VcganError("train.precision=fp16 needs CUDA; use bf16 on CPU")
+        self.autocast_dtype = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
+        use_scaler = precision == "fp16"
+        self.scaler_g = torch.amp.GradScaler(self.device.type, enabled=use_scaler)
+        self.scaler_d = torch.amp.GradScaler(self.device.type, enabled=use_scaler)
+        self.step = 0
+        self.history: list[dict] = []
+        self._writer = None
+
+    # ----------------------------------------------------------------- state
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        return self.out_dir / "checkpoints"
+
+    def state_dict(self) -> dict:
+        return {
+            "format": "vcgan-checkpoint-1",
+            "step": self.step,
+            "task": self.task.state_dict(),
+            "opt_g": self.opt_g.state_dict(),
+            "opt_d": self.opt_d.state_dict(),
+            "sched_g": self.sched_g.state_dict(),
+            "sched_d": self.sched_d.state_dict(),
+            "scaler_g": self.scaler_g.state_dict(),
+            "scaler_d": self.scaler_d.state_dict(),
+            "rng": _rng_state(),
+            "data": self.data.state_dict(),
+            "config": self.full_config,
+            "meta": self.task.metadata(),
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        self.task.load_state_dict(state["task"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+        self.sched_g.load_state_dict(state["sched_g"])
+        self.sched_d.load_state_dict(state["sched_d"])
+        self.scaler_g.load_state_dict(state["scaler_g"])
+        self.scaler_d.load_state_dict(state["scaler_d"])
+        _set_rng_state(state["rng"])
+        self.data.load_state_dict(state["data"])
+        self.step = int(state["step"])
+
+    def save(self) -> Path | None:
+        if not self.is_main:
+            return None
+        path = save_checkpoint(self.state_dict(), self.checkpoint_dir / f"step_{self.step:08d}.pt")
+        save_checkpoint(self.state_dict(), self.checkpoint_dir / "latest.pt")
+        old = sorted(self.checkpoint_dir.glob("step_*.pt"))[: -max(1, int(self.cfg["keep_checkpoints"]))]
+        for p in old:
+            p.unlink(missing_ok=True)
+        return path
+
+    def resume(self, path=None) -> bool:
+        """Load ``path`` (or ``checkpoints/latest.pt`` if present). Returns whether it resumed."""
+        path = Path(path) if path else self.checkpoint_dir / "latest.pt"
+        if not path.is_file():
+            return False
+        self.load_state_dict(load_checkpoint(path, map_location=self.device))
+        return True
+
+    # ------------------------------------------------------------------ step
+    def _autocast(self):
+        if self.autocast_dtype is None:
+            return nullcontext()
+        return torch.autocast(self.device.type, dtype=self.autocast_dtype)
+
+    def _check_finite(self, losses: dict, which: str) -> None:
+        for name, value in losses.items():
+            if not torch.isfinite(value.detach()).all():
+                raise TrainingDiverged(
+                    f"{which} loss '{name}' became {value.item()} at step {self.step}; "
+                    "lower the learning rate, use precision=fp32, or check the data for NaNs"
+                )
+
+    def _update(self, losses, opt, scaler, params):
+        opt.zero_grad(set_to_none=True)
+        scaler.scale(losses["total"]).backward()
+        distributed.average_gradients(params)
+        scaler.step(opt)
+        scaler.update()
+
+    def train_step(self, batch: dict) -> dict[str, float]:
+        """One generator update then one discriminator update; returns logged scalars."""
+        task = self.task
+        task.train()
+        batch = {k: v.to(self.device, non_blocking=True) if torch.is_tensor(v) else v for k, v in batch.items()}
+        _set_requires_grad(task.discriminators, False)  # no D weight gradients in the G pass
+        with self._autocast():
+            g = task.generator_losses(batch, self.step)
+        self._check_finite(g, "generator")
+        self._update(g, self.opt_g, self.scaler_g, list(task.generators.parameters()))
+        _set_requires_grad(task.discriminators, True)
+        with self._autocast():
+            d = task.discriminator_losses(batch, self.step)
+        self._check_finite(d, "discriminator")
+        self._update(d, self.opt_d, self.scaler_d, list(task.discriminators.parameters()))
+        self.sched_g.step()
+        self.sched_d.step()
+        self.step += 1
+        out = {f"g/{k}": float(v.detach()) for k, v in g.items()}
+        out.update({f"d/{k}": float(v.detach()) for k, v in d.items()})
+        out["lr/g"] = self.opt_g.param_groups[0]["lr"]
+        out["lr/d"] = self.opt_d.param_groups[0]["lr"]
+        return out
+
+    # ---------------------------------------------------------------- logging
+    @property
+    def writer(self):
+        if self._writer is None and self.is_main:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self._writer = SummaryWriter(str(self.out_dir / "tensorboard"))
+        return self._writer
+
+    def _log(self, scalars: dict) -> None:
+        row = {"step": self.step, **scalars}
+        self.history.append(row)
+        with open(self.out_dir / "train_log.jsonl", "a") as f:
+            f.write(json.dumps(row) + "\n")
+        for k, v in scalars.items():
+            self.writer.add_scalar(k, v, self.step)
+
+    def _log_samples(self) -> None:
+        self.task.eval()
+        with torch.no_grad():
+            items = self.task.samples(self.step)
+        for item in items:
+            if item[0] == "audio":
+                _, tag, wav, rate = item
+                self.writer.add_audio(tag, torch.as_tensor(np.asarray(wav, dtype=np.float32)).clamp(-1, 1)[None], self.step, sample_rate=rate)
+            elif item[0] == "figure":
+                _, tag, fig = item
+                self.writer.add_figure(tag, fig, self.step)
+        self.writer.flush()
+
+    def plot_history(self, path=None) -> Path | None:
+        """Loss curves from ``train_log.jsonl`` as a PNG."""
+        log = self.out_dir / "train_log.jsonl"
+        if not self.is_main or not log.is_file():
+            return None
+        from ..plotting import plot_training_curves
+
+        return plot_training_curves(log, path or self.out_dir / "training_curves.png")
+
+    # ------------------------------------------------------------------- fit
+    def fit(self, resume=None) -> dict:
+        """Train until ``steps`` (or ``max_minutes``); returns a summary dict."""
+        c = self.cfg
+        if self.is_main:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            (self.out_dir / "config.yaml").write_text(dump_yaml(self.full_config))
+        resumed = self.resume(resume) if resume is not False else False
+        if resume not in (None, False) and not resumed:
+            raise VcganError(f"{resume}: checkpoint to resume from not found")
+        start_step, t0 = self.step, time.monotonic()
+        deadline = t0 + 60 * c["max_minutes"] if c["max_minutes"] else math.inf
+        bar = tqdm(total=c["steps"], initial=self.step, desc="train", unit="step",
+                   disable=not (c["progress"] and self.is_main), dynamic_ncols=True)
+        acc: dict[str, float] = {}
+        n_acc = 0
+        stopped_early = False
+        try:
+            while self.step < c["steps"]:
+                scalars = self.train_step(self.data.next_batch())
+                for k, v in scalars.items():
+                    acc[k] = acc.get(k, 0.0) + v
+                n_acc += 1
+                bar.update(1)
+                if self.step % c["log_every"] == 0 or self.step == c["steps"]:
+                    mean = {k: v / n_acc for k, v in acc.items()}
+                    mean["time/sec_per_step"] = (time.monotonic() - t0) / max(1, self.step - start_step)
+                    if self.is_main:
+                        self._log(mean)
+                        bar.set_postfix({k.split("/")[-1] if k.startswith("g/") else k: f"{v:.3g}"
+                                         for k, v in mean.items() if k in ("g/total", "d/total", "g/cycle")})
+                    acc, n_acc = {}, 0
+                if c["checkpoint_every"] and self.step % c["checkpoint_every"] == 0:
+                    self.save()
+                if self.is_main and c["sample_every"] and self.step % c["sample_every"] == 0:
+                    self._log_samples()
+                if distributed.any_rank(time.monotonic() > deadline, self.device):
+                    stopped_early = True
+                    break
+        finally:
+            bar.close()
+        if self.is_main:
+            self.save()
+            self._log_samples()
+            self.plot_history()
+            self.writer.close()
+        elapsed = time.monotonic() - t0
+        return {
+            "steps": self.step,
+            "steps_this_run": self.step - start_step,
+            "seconds": elapsed,
+            "sec_per_step": elapsed / max(1, self.step - start_step),
+            "stopped_by_time_limit": stopped_early,
+            "checkpoint": str(self.checkpoint_dir / "latest.pt"),
+        }

@@ -1,0 +1,88 @@
+"""Building blocks shared by the speech and image networks."""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class GLU(nn.Module):
+    """Gated linear unit over channels: split into (a, b) and return a * sigmoid(b)."""
+
+    def forward(self, x):
+        a, b = x.chunk(2, dim=1)
+        return a * torch.sigmoid(b)
+
+
+def _norm(kind: str, dim: int, channels: int) -> nn.Module:
+    if kind == "instance":
+        return (nn.InstanceNorm1d if dim == 1 else nn.InstanceNorm2d)(channels, affine=True)
+    if kind == "none":
+        return nn.Identity()
+    raise ValueError(f"unknown normalisation {kind!r}")
+
+
+class GatedConv(nn.Sequential):
+    """Conv producing 2*out channels -> norm -> GLU: ``out`` gated channels.
+
+    One convolution with doubled width is the same function as the separate
+    'value' and 'gate' convolutions of the gated CNN papers, in one GEMM.
+    """
+
+    def __init__(self, dim: int, in_ch: int, out_ch: int, kernel, stride=1, padding=None, norm="instance"):
+        conv = nn.Conv1d if dim == 1 else nn.Conv2d
+        if padding is None:
+            padding = tuple(k // 2 for k in kernel) if isinstance(kernel, tuple) else kernel // 2
+        super().__init__(conv(in_ch, 2 * out_ch, kernel, stride, padding), _norm(norm, dim, 2 * out_ch), GLU())
+
+
+class PixelShuffle1d(nn.Module):
+    """(B, C*r, T) -> (B, C, T*r) with out[:, c, t*r + i] = in[:, c*r + i, t] (frames interleaved)."""
+
+    def __init__(self, factor: int):
+        super().__init__()
+        self.factor = factor
+
+    def forward(self, x):
+        b, cr, t = x.shape
+        r = self.factor
+        return x.view(b, cr // r, r, t).permute(0, 1, 3, 2).reshape(b, cr // r, t * r)
+
+
+class GatedUpsample(nn.Module):
+    """Conv -> pixel shuffle (1D or 2D, factor 2) -> norm -> GLU."""
+
+    def __init__(self, dim: int, in_ch: int, out_ch: int, kernel, norm="instance"):
+        super().__init__()
+        r = 2 ** dim  # channels consumed per output channel by the shuffle
+        conv = nn.Conv1d if dim == 1 else nn.Conv2d
+        padding = tuple(k // 2 for k in kernel) if isinstance(kernel, tuple) else kernel // 2
+        self.conv = conv(in_ch, 2 * out_ch * r, kernel, 1, padding)
+        self.shuffle = PixelShuffle1d(2) if dim == 1 else nn.PixelShuffle(2)
+        self.norm = _norm(norm, dim, 2 * out_ch)
+        self.glu = GLU()
+
+    def forward(self, x):
+        return self.glu(self.norm(self.shuffle(self.conv(x))))
+
+
+class ResidualBlock1d(nn.Module):
+    """x + IN(conv(GLU-conv(x))): the gated residual block of CycleGAN-VC/VC2."""
+
+    def __init__(self, channels: int, hidden: int, kernel: int = 3):
+        super().__init__()
+        self.gated = GatedConv(1, channels, hidden, kernel)
+        self.conv = nn.Conv1d(hidden, channels, kernel, padding=kernel // 2)
+        self.norm = nn.InstanceNorm1d(channels, affine=True)
+
+    def forward(self, x):
+        return x + self.norm(self.conv(self.gated(x)))
+
+
+def pad_time(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, int]:
+    """Pad the last (time) axis of a (B, C, T) tensor up to a multiple; returns it and T."""
+    n = x.shape[-1]
+    extra = (-n) % multiple
+    if extra == 0:
+        return x, n
+    return F.pad(x, (0, extra), mode="reflect" if n > extra else "replicate"), n
