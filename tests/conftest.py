@@ -1,0 +1,49 @@
+import shutil
+import warnings
+from pathlib import Path
+
+import pytest
+
+warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO_CORPUS = ROOT / "recipes" / "demo" / "corpus"
+
+
+@pytest.fixture(scope="session")
+def demo_corpus() -> Path:
+    assert DEMO_CORPUS.is_dir(), "the bundled demo corpus is missing"
+    return DEMO_CORPUS
+
+
+@pytest.fixture(scope="session")
+def tiny_corpus(tmp_path_factory, demo_corpus) -> Path:
+    """kal, ked and slt with 3 training and 2 test utterances each (real Festival speech)."""
+    root = tmp_path_factory.mktemp("corpus")
+    for spk in ("kal", "ked", "slt"):
+        for split, n in (("train", 3), ("test", 2)):
+            dst = root / spk / split
+            dst.mkdir(parents=True)
+            for f in sorted((demo_corpus / spk / split).glob("*.flac"))[:n]:
+                shutil.copy(f, dst / f.name)
+    return root
+
+
+@pytest.fixture(scope="session")
+def tiny_feats(tmp_path_factory, tiny_corpus) -> Path:
+    from vcgan.features import FeatureConfig, discover_corpus, prepare_features
+
+    out = tmp_path_factory.mktemp("feats")
+    prepare_features(discover_corpus(tiny_corpus), out, FeatureConfig(), jobs=2, progress=False)
+    return out
+
+
+def tiny_config(feats_dir, out_dir, task="cyclegan_vc2", **extra) -> dict:
+    from vcgan.training import resolve_config
+
+    overrides = [
+        f"task={task}", f"data.feats_dir={feats_dir}", f"out_dir={out_dir}",
+        "data.segment_frames=32", "data.batch_size=2", "model.channels=8", "model.disc_channels=8",
+        "train.steps=3", "train.log_every=1", "train.checkpoint_every=0", "train.progress=false",
+    ] + [f"{k}={v}" for k, v in extra.items()]
+    return resolve_config(None, overrides)

@@ -1,0 +1,149 @@
+"""The `vcgan` command end to end on real (tiny) data, and its errors on bad input."""
+import json
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from vcgan.cli import main
+
+
+def run(args, capsys=None):
+    code = main([str(a) for a in args])
+    return code
+
+
+def test_end_to_end_prepare_train_convert_evaluate(tiny_corpus, tmp_path, capsys):
+    feats = tmp_path / "feats"
+    assert run(["prepare", "--corpus", tiny_corpus, "--out", feats, "--speakers", "kal", "slt", "--jobs", "2"]) == 0
+    stats = json.loads((feats / "stats.json").read_text())
+    assert set(stats) == {"kal", "slt"}
+    # the female target has a clearly higher mean F0 than the male source
+    assert stats["slt"]["log_f0_mean"] > stats["kal"]["log_f0_mean"] + 0.3
+
+    run_dir = tmp_path / "run"
+    args = ["train", f"data.feats_dir={feats}", f"out_dir={run_dir}", "data.segment_frames=32",
+            "data.batch_size=2", "model.channels=8", "model.disc_channels=8", "train.steps=3",
+            "train.log_every=1", "train.progress=false"]
+    assert run(args) == 0
+    ckpt = run_dir / "checkpoints" / "latest.pt"
+    assert ckpt.is_file() and (run_dir / "config.yaml").is_file()
+    assert (run_dir / "training_curves.png").is_file()
+    assert len((run_dir / "train_log.jsonl").read_text().splitlines()) == 3
+
+    # resuming a finished run with more steps continues from step 3
+    assert run(args[:-3] + ["train.steps=4", "train.log_every=1", "train.progress=false"]) == 0
+    rows = [json.loads(r) for r in (run_dir / "train_log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == [1, 2, 3, 4]
+
+    conv = tmp_path / "conv"
+    assert run(["convert", "--checkpoint", ckpt, "--source", "kal", "--target", "slt",
+                tiny_corpus / "kal" / "test", "-o", conv]) == 0
+    outs = sorted(conv.glob("*.wav"))
+    assert [p.stem for p in outs] == sorted(p.stem for p in (tiny_corpus / "kal" / "test").glob("*.flac"))
+    y, sr = sf.read(outs[0])
+    assert sr == 16000 and y.ndim == 1 and np.abs(y).max() > 0.01
+
+    capsys.readouterr()
+    assert run(["evaluate", tiny_corpus / "slt" / "test", conv, "-o", tmp_path / "report"]) == 0
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["average"]["mcd"] > 0 and report["directions"]["conv"]["files"] == 2
+    assert "MCD" in (tmp_path / "report.md").read_text()
+    assert "| conv | 2 |" in capsys.readouterr().out
+
+    # the statistics-transform baseline through the same command
+    assert run(["convert", "--feats", feats, "--source", "kal", "--target", "slt",
+                tiny_corpus / "kal" / "test", "-o", tmp_path / "stats"]) == 0
+    assert len(list((tmp_path / "stats").glob("*.wav"))) == 2
+
+    # unknown speaker names are refused with the known ones listed
+    capsys.readouterr()
+    assert run(["convert", "--checkpoint", ckpt, "--source", "bob", "--target", "slt",
+                tiny_corpus / "kal" / "test", "-o", conv]) == 2
+    assert "kal, slt" in capsys.readouterr().err
+
+
+def test_unknown_config_key_is_named(tmp_path, capsys):
+    cfg = tmp_path / "bad.yaml"
+    cfg.write_text("train:\n  stepz: 10\n")
+    assert run(["train", "--config", cfg]) == 2
+    err = capsys.readouterr().err
+    assert "train.stepz" in err
+    assert run(["train", "trian.steps=3"]) == 2
+    assert "trian" in capsys.readouterr().err
+
+
+def test_missing_speaker_in_corpus(tiny_corpus, tmp_path, capsys):
+    assert run(["prepare", "--corpus", tiny_corpus, "--out", tmp_path / "f", "--speakers", "kal", "bdl"]) == 2
+    err = capsys.readouterr().err
+    assert "bdl" in err and "kal" in err
+
+
+@pytest.fixture
+def bad_corpus(tiny_corpus, tmp_path):
+    import shutil
+
+    root = tmp_path / "bad"
+    shutil.copytree(tiny_corpus / "kal", root / "kal")
+    return root
+
+
+@pytest.mark.parametrize("kind,message", [
+    ("empty", "empty"),
+    ("text", "not a readable audio file"),
+    ("silent", "silent"),
+    ("nan", "NaN"),
+])
+def test_bad_audio_gets_a_clear_error_naming_the_file(bad_corpus, tmp_path, capsys, kind, message):
+    bad = bad_corpus / "kal" / "train" / f"bad_{kind}.wav"
+    if kind == "empty":
+        bad.write_bytes(b"")
+    elif kind == "text":
+        bad.write_text("this is not audio\n" * 20)
+    elif kind == "silent":
+        sf.write(bad, np.zeros(16000), 16000, subtype="PCM_16")
+    else:
+        x = np.random.default_rng(0).normal(0, 0.1, 16000)
+        x[100] = np.nan
+        sf.write(bad, x, 16000, subtype="FLOAT")
+    out = tmp_path / "feats"
+    assert run(["prepare", "--corpus", bad_corpus, "--out", out, "--jobs", "1"]) == 2
+    err = capsys.readouterr().err
+    assert str(bad) in err and message in err
+    # with --skip-bad the rest of the corpus is prepared and the bad file is left out
+    assert run(["prepare", "--corpus", bad_corpus, "--out", out, "--jobs", "1", "--skip-bad"]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert "bad_" + kind not in [e["utt"] for e in manifest["kal"]["train"]]
+    assert len(manifest["kal"]["train"]) == 3
+
+
+def test_stereo_44k_is_mixed_down_and_resampled(demo_corpus, tmp_path):
+    from vcgan.features import load_audio
+
+    x = load_audio(demo_corpus / "slt" / "test" / "test_001.flac", 44100)
+    stereo = np.stack([x, 0.5 * x], 1)
+    path = tmp_path / "stereo.wav"
+    sf.write(path, stereo, 44100, subtype="PCM_24")
+    y = load_audio(path, 16000)
+    ref = load_audio(demo_corpus / "slt" / "test" / "test_001.flac", 16000)
+    assert y.ndim == 1 and abs(len(y) - len(ref)) <= 2
+    n = min(len(y), len(ref))
+    corr = np.corrcoef(y[:n], ref[:n])[0, 1]
+    assert corr > 0.99  # same signal, 0.75 gain from the mix-down
+
+
+def test_evaluate_errors(tmp_path, capsys):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    assert run(["evaluate", tmp_path / "a", tmp_path / "b"]) == 2
+    assert "no file" in capsys.readouterr().err
+    assert run(["evaluate", tmp_path / "nope", tmp_path / "b"]) == 2
+    assert "not a directory" in capsys.readouterr().err
+
+
+def test_convert_refuses_corrupt_checkpoint(tmp_path, tiny_corpus, capsys):
+    bad = tmp_path / "x.pt"
+    bad.write_bytes(b"garbage")
+    assert run(["convert", "--checkpoint", bad, "--source", "kal", "--target", "slt",
+                tiny_corpus / "kal" / "test", "-o", tmp_path / "o"]) == 2
+    assert "not a readable vcgan checkpoint" in capsys.readouterr().err

@@ -1,0 +1,77 @@
+import numpy as np
+import pytest
+import torch
+
+from conftest import tiny_config
+from vcgan.conversion import SpeakerStats, apply_in_chunks, convert_features
+from vcgan.engine.trainer import Trainer
+from vcgan.features import FeatureConfig, analyze, load_audio
+from vcgan.inference import Converter
+from vcgan.training import build
+
+
+def test_chunked_application_is_exact_for_framewise_maps():
+    x = torch.randn(1, 36, 1000)
+    f = lambda t: 2 * t + 1  # noqa: E731
+    for chunk, overlap in [(128, 32), (100, 0), (333, 64)]:
+        torch.testing.assert_close(apply_in_chunks(f, x, chunk, overlap), f(x))
+
+
+def test_chunked_cnn_has_no_seams():
+    torch.manual_seed(0)
+    conv = torch.nn.Conv1d(36, 36, 5, padding=2)
+    x = torch.randn(1, 36, 700)
+    with torch.no_grad():
+        whole, chunked = conv(x), apply_in_chunks(conv, x, 128, 32)
+    # a CNN with a 5-frame receptive field agrees away from the outer edges of each window
+    assert torch.allclose(whole, chunked, atol=1e-5)
+
+
+def test_statistics_are_used_for_the_right_speaker(demo_corpus):
+    cfg = FeatureConfig()
+    feats = analyze(load_audio(demo_corpus / "kal" / "test" / "test_002.flac", 16000), cfg)
+    src = SpeakerStats(np.zeros(36), np.ones(36), np.log(100.0), 0.1)
+    tgt = SpeakerStats(np.full(36, 0.5), np.full(36, 2.0), np.log(200.0), 0.2)
+    out = convert_features(feats, src, tgt)  # identity model: statistics transform
+    np.testing.assert_allclose(out.spectral, feats.spectral * 2.0 + 0.5, rtol=1e-5, atol=1e-5)
+    v = feats.f0 > 0
+    np.testing.assert_allclose(np.log(out.f0[v]), (np.log(feats.f0[v]) - np.log(100.0)) / 0.1 * 0.2 + np.log(200.0))
+
+
+@pytest.fixture(scope="module")
+def tiny_checkpoint(tiny_feats, tmp_path_factory):
+    out = tmp_path_factory.mktemp("ckpt")
+    cfg = tiny_config(tiny_feats, out, **{"train.steps": 2})
+    task, sampler, _ = build(cfg)
+    Trainer(task, sampler, cfg["train"], out, cfg).fit()
+    return out / "checkpoints" / "latest.pt"
+
+
+@pytest.mark.parametrize("seconds", [0.37, 2.013, 9.5])
+def test_convert_any_length(tiny_checkpoint, demo_corpus, seconds, tmp_path):
+    """Short, odd and long inputs keep their length; chunked and whole conversion agree closely."""
+    conv = Converter.from_checkpoint(tiny_checkpoint)
+    speech = np.concatenate([load_audio(p, 16000) for p in sorted((demo_corpus / "kal" / "test").glob("*.flac"))[:4]])
+    x = speech[: int(seconds * 16000)]
+    whole = conv.convert_array(x, "kal", "slt")
+    assert abs(len(whole) - len(x)) <= 80 + 1  # within one 5 ms frame
+    assert np.isfinite(whole).all() and np.abs(whole).max() <= 1.0
+    if seconds > 5:
+        chunked = conv.convert_array(x, "kal", "slt", chunk_frames=400, chunk_overlap=64)
+        assert len(chunked) == len(whole)
+        assert np.corrcoef(chunked, whole)[0, 1] > 0.9
+    reverse = conv.convert_array(x, "slt", "kal")
+    assert len(reverse) == len(whole)
+
+
+def test_convert_single_file_to_path(tiny_checkpoint, demo_corpus, tmp_path):
+    conv = Converter.from_checkpoint(tiny_checkpoint)
+    out = conv.convert_paths(demo_corpus / "kal" / "test" / "test_001.flac", tmp_path / "one.wav", "kal", "slt",
+                             progress=False)
+    assert out == [tmp_path / "one.wav"] and out[0].is_file()
+
+
+def test_checkpoint_loads_weights_only_and_is_atomic(tiny_checkpoint):
+    ckpt = torch.load(tiny_checkpoint, weights_only=True)
+    assert ckpt["step"] == 2 and ckpt["meta"]["speakers"] == ["kal", "slt"]
+    assert not list(tiny_checkpoint.parent.glob("*.tmp"))

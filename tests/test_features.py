@@ -1,0 +1,89 @@
+import numpy as np
+import pytest
+
+from vcgan.features import FeatureConfig, analyze, convert_f0, load_audio, log_f0_stats, synthesize
+from vcgan.features.world import envelope_to_spectral, spectral_to_envelope
+from vcgan.metrics.mcd import analysis_for_metrics, score_features
+
+
+@pytest.fixture(scope="module")
+def speech(demo_corpus):
+    return load_audio(demo_corpus / "kal" / "test" / "test_001.flac", 16000)
+
+
+@pytest.fixture(scope="module")
+def world(speech):
+    return analyze(speech, FeatureConfig())
+
+
+def test_audio_is_mono_float_at_rate(speech):
+    assert speech.ndim == 1 and speech.dtype == np.float64
+    assert 1.0 < len(speech) / 16000 < 8.0
+    assert np.abs(speech).max() <= 1.0
+
+
+def test_world_round_trip_keeps_spectrum(speech, world):
+    """analysis -> synthesis -> analysis: MCD between original and resynthesis stays small."""
+    y = synthesize(world, FeatureConfig())
+    assert abs(len(y) - len(speech)) < 16000 * 0.02
+    ref, conv = analysis_for_metrics(speech, 16000), analysis_for_metrics(y, 16000)
+    score = score_features("rt", *ref, *conv)
+    # WORLD resynthesis of clean speech: well under 2 dB (different speakers are 8-10 dB apart)
+    assert score.mcd < 2.0, score
+    assert score.log_f0_rmse < 0.05, score
+
+
+def test_mcep_spectrum_round_trip(world):
+    cfg = FeatureConfig()
+    sp = spectral_to_envelope(world.spectral.astype(np.float64), cfg)
+    assert sp.shape == (world.num_frames, cfg.fft_size // 2 + 1)
+    mc2 = envelope_to_spectral(sp, cfg)
+    np.testing.assert_allclose(mc2, world.spectral, atol=1e-6)
+
+
+def test_coded_envelope_round_trip(speech):
+    cfg = FeatureConfig(spectral="coded_sp", spectral_dim=36)
+    f = analyze(speech, cfg)
+    assert f.spectral.shape[1] == 36
+    y = synthesize(f, cfg)
+    score = score_features("coded", *analysis_for_metrics(speech, 16000), *analysis_for_metrics(y, 16000))
+    assert score.mcd < 3.0, score
+
+
+def test_feature_shapes_and_alpha(world):
+    cfg = FeatureConfig()
+    assert world.spectral.shape == (world.num_frames, 36)
+    assert world.coded_ap.shape[0] == world.num_frames
+    assert cfg.alpha == pytest.approx(0.41, abs=0.01)
+    assert FeatureConfig(sample_rate=22050).alpha == pytest.approx(0.455, abs=0.01)
+    assert np.mean(world.f0 > 0) > 0.3  # speech is largely voiced
+
+
+def test_dio_and_harvest_agree_roughly(speech):
+    h = analyze(speech, FeatureConfig(f0_method="harvest")).f0
+    d = analyze(speech, FeatureConfig(f0_method="dio")).f0
+    both = (h > 0) & (d > 0)
+    assert both.mean() > 0.3
+    assert np.median(np.abs(np.log(h[both] / d[both]))) < 0.05
+
+
+def test_f0_transform_maps_statistics():
+    rng = np.random.default_rng(0)
+    f0 = np.exp(rng.normal(np.log(110), 0.15, 2000))
+    f0[rng.random(2000) < 0.3] = 0.0
+    src = log_f0_stats(f0)
+    tgt = (np.log(220.0), 0.25)
+    out = convert_f0(f0, src, tgt)
+    assert np.all(out[f0 == 0] == 0) and np.all(out[f0 > 0] > 0)
+    mu, sd = log_f0_stats(out)
+    assert mu == pytest.approx(tgt[0], abs=1e-9)
+    assert sd == pytest.approx(tgt[1], abs=1e-9)
+
+
+def test_feature_config_rejects_bad_values():
+    from vcgan.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="f0_method"):
+        FeatureConfig(f0_method="yin")
+    with pytest.raises(ConfigError, match="unknown key"):
+        FeatureConfig.from_dict({"sample_rate": 16000, "hop": 80})

@@ -1,0 +1,132 @@
+"""The `vcgan` command."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import warnings
+from pathlib import Path
+
+from .errors import VcganError
+
+
+def _prepare(a):
+    from .features.cache import prepare_features
+    from .features.corpus import discover_corpus
+    from .features.world import FeatureConfig
+    from .training import resolve_config
+
+    cfg = resolve_config(a.config, [f"features.{o}" if not o.startswith("features.") else o for o in a.overrides])
+    feats = FeatureConfig.from_dict(cfg["features"])
+    corpus = discover_corpus(a.corpus, a.layout, a.speakers)
+    n = sum(len(v) for s in corpus.values() for v in s.values())
+    print(f"{len(corpus)} speakers ({', '.join(corpus)}), {n} files -> {a.out}")
+    stats = prepare_features(corpus, a.out, feats, jobs=a.jobs, skip_bad=a.skip_bad)
+    for spk, s in stats.items():
+        print(f"  {spk}: {s['num_utterances']} training utterances, {s['num_frames']} frames, "
+              f"mean F0 {2.718281828 ** s['log_f0_mean']:.1f} Hz")
+
+
+def _train(a):
+    from .training import resolve_config, train
+
+    cfg = resolve_config(a.config, a.overrides)
+    resume = {"auto": None, "no": False}.get(a.resume, a.resume)
+    summary = train(cfg, resume=resume)
+    print(json.dumps(summary, indent=1))
+
+
+def _convert(a):
+    from .inference import Converter
+
+    if bool(a.checkpoint) == bool(a.feats):
+        raise VcganError("give either --checkpoint (trained model) or --feats (statistics transform baseline)")
+    conv = Converter.from_checkpoint(a.checkpoint) if a.checkpoint else Converter.statistics_transform(a.feats)
+    written = conv.convert_paths(a.input, a.output, a.source, a.target, a.chunk_frames, a.chunk_overlap)
+    print(f"{conv.name}: wrote {len(written)} file(s) to {a.output}")
+
+
+def _evaluate(a):
+    from .metrics.report import evaluate, markdown_table, write_report
+
+    result = evaluate(a.ref_dir, a.conv_dir, a.sample_rate, a.jobs)
+    out = Path(a.output) if a.output else Path(a.conv_dir) / "evaluation"
+    js, md = write_report(result, out, a.title)
+    print(markdown_table(result, a.title))
+    print(f"wrote {js} and {md}")
+
+
+def _demo(a):
+    from .demo import run_demo
+
+    run_demo(out_dir=a.out, minutes=a.minutes, corpus=a.corpus, source=a.source, target=a.target, overrides=a.overrides)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="vcgan", description="GAN-based voice conversion on WORLD features")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("prepare", help="WORLD features + per-speaker statistics of a corpus (cached, parallel)")
+    s.add_argument("--corpus", required=True, help="corpus root (ROOT/<spk>/{train,test}/, VCC2018, or ROOT/<spk>/*.wav)")
+    s.add_argument("--out", required=True, help="feature directory to write")
+    s.add_argument("--layout", default="auto", choices=["auto", "split", "vcc2018", "generic"])
+    s.add_argument("--speakers", nargs="+", help="only these speakers")
+    s.add_argument("--config", help="YAML whose 'features' section sets the analysis")
+    s.add_argument("--jobs", type=int, default=None, help="parallel processes (default: all cores)")
+    s.add_argument("--skip-bad", action="store_true", help="report and skip unusable files instead of stopping")
+    s.add_argument("overrides", nargs="*", help="feature settings as key=value, e.g. f0_method=dio")
+    s.set_defaults(func=_prepare)
+
+    s = sub.add_parser("train", help="train a model from a YAML config")
+    s.add_argument("--config", help="YAML config (see recipes/*/conf)")
+    s.add_argument("--resume", default="auto", help="checkpoint to resume from; 'auto' (default): out_dir/checkpoints/latest.pt if present; 'no': start fresh")
+    s.add_argument("overrides", nargs="*", help="config overrides key=value, e.g. train.steps=1000")
+    s.set_defaults(func=_train)
+
+    s = sub.add_parser("convert", help="convert a wav file or a directory")
+    s.add_argument("--checkpoint", help="trained checkpoint (.pt)")
+    s.add_argument("--feats", help="feature directory: convert with the statistics transform only (baseline)")
+    s.add_argument("--source", required=True)
+    s.add_argument("--target", required=True)
+    s.add_argument("--chunk-frames", type=int, default=None, help="convert long inputs in overlapping chunks of this many frames")
+    s.add_argument("--chunk-overlap", type=int, default=32, help="frames cross-faded between chunks")
+    s.add_argument("input", help="audio file or directory")
+    s.add_argument("-o", "--output", required=True, help="output directory (or .wav path for a single file)")
+    s.set_defaults(func=_convert)
+
+    s = sub.add_parser("evaluate", help="MCD, log-F0 RMSE and V/UV error of converted vs reference speech")
+    s.add_argument("ref_dir")
+    s.add_argument("conv_dir")
+    s.add_argument("-o", "--output", help="output prefix for .json/.md (default CONV_DIR/evaluation)")
+    s.add_argument("--sample-rate", type=int, default=16000)
+    s.add_argument("--jobs", type=int, default=None)
+    s.add_argument("--title", default=None)
+    s.set_defaults(func=_evaluate)
+
+    s = sub.add_parser("demo", help="train CycleGAN-VC2 kal->slt on the bundled corpus and report")
+    s.add_argument("--out", default="exp/demo")
+    s.add_argument("--minutes", type=float, default=10.0, help="training time budget")
+    s.add_argument("--corpus", default=None, help="corpus root (default: the bundled demo corpus)")
+    s.add_argument("--source", default="kal")
+    s.add_argument("--target", default="slt")
+    s.add_argument("overrides", nargs="*", help="config overrides key=value")
+    s.set_defaults(func=_demo)
+    return p
+
+
+def main(argv=None) -> int:
+    warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except VcganError as exc:
+        print(f"vcgan {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,101 @@
+"""The conversion pipeline shared by every voice-conversion model.
+
+wav -> WORLD analysis -> normalise spectral features with the *source* speaker's
+statistics -> model -> de-normalise with the *target* speaker's statistics ->
+log-Gaussian F0 transform -> WORLD synthesis with the source aperiodicity.
+A model is a callable on normalised features shaped (1, dims, frames); the
+identity callable gives the statistics transform (the usual baseline).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import torch
+
+from .features.f0 import convert_f0
+from .features.world import FeatureConfig, WorldFeatures, analyze, synthesize
+
+Mapping = Callable[[torch.Tensor], torch.Tensor]
+
+
+@dataclass
+class SpeakerStats:
+    spectral_mean: np.ndarray
+    spectral_std: np.ndarray
+    log_f0_mean: float
+    log_f0_std: float
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "SpeakerStats":
+        return cls(np.asarray(d["spectral_mean"], np.float64), np.asarray(d["spectral_std"], np.float64),
+                   float(d["log_f0_mean"]), float(d["log_f0_std"]))
+
+    def normalize(self, spectral: np.ndarray) -> np.ndarray:
+        return (spectral - self.spectral_mean) / self.spectral_std
+
+    def denormalize(self, spectral: np.ndarray) -> np.ndarray:
+        return spectral * self.spectral_std + self.spectral_mean
+
+    @property
+    def log_f0(self) -> tuple[float, float]:
+        return self.log_f0_mean, self.log_f0_std
+
+
+def identity(x: torch.Tensor) -> torch.Tensor:
+    return x
+
+
+def apply_in_chunks(fn: Mapping, x: torch.Tensor, chunk: int | None, overlap: int) -> torch.Tensor:
+    """Run ``fn`` on (1, D, T) whole, or on overlapping windows blended by linear cross-fades."""
+    total = x.shape[-1]
+    if not chunk or total <= chunk:
+        return fn(x)
+    overlap = min(max(0, overlap), chunk // 2)
+    hop = chunk - overlap
+    out = torch.zeros_like(x, dtype=torch.float32)
+    weight = torch.zeros(total, dtype=torch.float32)
+    start = 0
+    while True:
+        end = min(start + chunk, total)
+        start = max(0, end - chunk)  # the last window is full length, aligned to the end
+        y = fn(x[..., start:end]).float()
+        w = torch.ones(end - start)
+        if overlap and start > 0:
+            w[:overlap] = torch.linspace(0, 1, overlap + 2)[1:-1]
+        if overlap and end < total:
+            w[-overlap:] = torch.linspace(1, 0, overlap + 2)[1:-1]
+        out[..., start:end] += y * w
+        weight[start:end] += w
+        if end >= total:
+            break
+        start += hop
+    return out / weight.clamp_min(1e-8)
+
+
+def convert_features(
+    feats: WorldFeatures,
+    source: SpeakerStats,
+    target: SpeakerStats,
+    mapping: Mapping = identity,
+    *,
+    chunk_frames: int | None = None,
+    chunk_overlap: int = 32,
+) -> WorldFeatures:
+    x = torch.from_numpy(source.normalize(feats.spectral).T.astype(np.float32))[None]
+    with torch.no_grad():
+        y = apply_in_chunks(mapping, x, chunk_frames, chunk_overlap)
+    spectral = target.denormalize(y[0].float().numpy().T.astype(np.float64))
+    return WorldFeatures(
+        f0=convert_f0(feats.f0, source.log_f0, target.log_f0),
+        spectral=spectral,
+        coded_ap=feats.coded_ap,
+    )
+
+
+def convert_waveform(x: np.ndarray, cfg: FeatureConfig, source: SpeakerStats, target: SpeakerStats,
+                     mapping: Mapping = identity, **kw) -> np.ndarray:
+    y = synthesize(convert_features(analyze(x, cfg), source, target, mapping, **kw), cfg)
+    peak = np.max(np.abs(y))
+    return y / peak * 0.98 if peak > 0.98 else y

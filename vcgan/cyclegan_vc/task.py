@@ -1,0 +1,127 @@
+"""CycleGAN-VC and CycleGAN-VC2 = the cycle-consistent objective + these networks + WORLD features."""
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import torch
+
+from ..conversion import SpeakerStats, convert_features
+from ..engine.objectives import CycleConsistentObjective
+from ..features.cache import FeatureStore
+from ..features.world import FeatureConfig, synthesize
+from ..plotting import spectrogram_figure
+from ..segments import SegmentSampler
+from .networks import DiscriminatorVC1, GeneratorVC1, GeneratorVC2, PatchDiscriminator
+
+VERSIONS = {"cyclegan_vc": 1, "cyclegan_vc2": 2}
+
+MODEL_DEFAULTS = {
+    "channels": 128,  # generator width of the first layer (128 in the papers)
+    "disc_channels": 128,  # discriminator width of the first layer (128 in the papers)
+    "num_res_blocks": 6,
+}
+LOSS_DEFAULTS = {
+    "adversarial": "lsgan",
+    "cycle_weight": 10.0,
+    "identity_weight": [[0, 5.0], [10000, 0.0]],  # 5 for the first 10^4 steps, then off
+    "two_step_weight": 1.0,  # CycleGAN-VC2's second-step adversarial loss (0 for v1)
+    "gp_weight": 10.0,
+}
+
+
+def build_networks(version: int, dims: int, model: dict):
+    if version == 1:
+        g = lambda: GeneratorVC1(dims, model["channels"], model["num_res_blocks"])  # noqa: E731
+        d = lambda: DiscriminatorVC1(dims, model["disc_channels"])  # noqa: E731
+    else:
+        g = lambda: GeneratorVC2(dims, model["channels"], model["num_res_blocks"])  # noqa: E731
+        d = lambda: PatchDiscriminator(dims, model["disc_channels"])  # noqa: E731
+    return g, d
+
+
+class CycleGANVC(CycleConsistentObjective):
+    """Domain ``a`` is the source speaker, ``b`` the target; both directions are trained."""
+
+    def __init__(self, version: int, speakers: tuple[str, str], stats: dict, features: FeatureConfig,
+                 model: dict, loss: dict, sample_utterance=None):
+        dims = features.spectral_dim
+        g, d = build_networks(version, dims, model)
+        two_step = loss["two_step_weight"] if version == 2 else 0.0
+        super().__init__(
+            g(), g(), d(), d(), *((d(), d()) if two_step else ()),
+            adversarial=loss["adversarial"], cycle_weight=loss["cycle_weight"],
+            identity_weight=loss["identity_weight"], two_step_weight=two_step, gp_weight=loss["gp_weight"],
+        )
+        self.version = version
+        self.speakers = tuple(speakers)
+        self.stats = {s: stats[s] for s in speakers}
+        self.features = features
+        self.model_cfg = dict(model)
+        self.sample_utterance = sample_utterance  # WorldFeatures of a source test utterance
+
+    def metadata(self) -> dict:
+        return {
+            "family": "cyclegan_vc",
+            "version": self.version,
+            "speakers": list(self.speakers),
+            "stats": copy.deepcopy(self.stats),
+            "features": self.features.to_dict(),
+            "model": self.model_cfg,
+        }
+
+    def samples(self, step):
+        if self.sample_utterance is None:
+            return []
+        src, tgt = self.speakers
+        gen = self.generators["ab"]
+        dev = next(gen.parameters()).device
+        conv = convert_features(self.sample_utterance, SpeakerStats.from_dict(self.stats[src]),
+                                SpeakerStats.from_dict(self.stats[tgt]),
+                                lambda x: gen(x.to(dev)).float().cpu())
+        wav = synthesize(conv, self.features)
+        from ..features.world import spectral_to_envelope
+
+        panels = [(f"source ({src})", np.log(spectral_to_envelope(self.sample_utterance.spectral.astype(np.float64), self.features) + 1e-10)),
+                  (f"converted {src}->{tgt}, step {step}", np.log(spectral_to_envelope(conv.spectral, self.features) + 1e-10))]
+        return [("audio", f"convert/{src}_to_{tgt}", wav, self.features.sample_rate),
+                ("figure", f"convert/{src}_to_{tgt}_envelope", spectrogram_figure(panels, self.features.sample_rate))]
+
+
+def build_task(cfg: dict, store: FeatureStore) -> tuple[CycleGANVC, SegmentSampler]:
+    data = cfg["data"]
+    src, tgt = data["source"], data["target"]
+    store.check_speakers([src, tgt])
+    version = VERSIONS[cfg["task"]]
+    feats = store.config
+    tests = store.utterances(src, "test")
+    task = CycleGANVC(version, (src, tgt), store.stats, feats, cfg["model"], cfg["loss"],
+                      sample_utterance=tests[0] if tests else None)
+    norm = {
+        dom: [SpeakerStats.from_dict(store.stats[spk]).normalize(u.spectral.astype(np.float64)).T
+              for u in store.utterances(spk, "train")]
+        for dom, spk in (("a", src), ("b", tgt))
+    }
+    sampler = SegmentSampler(norm, data["segment_frames"], data["batch_size"], seed=cfg["train"]["seed"] + _rank())
+    return task, sampler
+
+
+def _rank() -> int:
+    import os
+
+    return int(os.environ.get("RANK", "0"))
+
+
+def load_generator(meta: dict, state: dict, source: str, target: str) -> torch.nn.Module:
+    """The trained generator for ``source -> target`` from a checkpoint's metadata and weights."""
+    from ..errors import CheckpointError
+
+    a, b = meta["speakers"]
+    key = {(a, b): "ab", (b, a): "ba"}.get((source, target))
+    if key is None:
+        raise CheckpointError(f"this CycleGAN-VC checkpoint converts {a}<->{b}; got --source {source!r} --target {target!r}")
+    g, _ = build_networks(meta["version"], meta["features"]["spectral_dim"], meta["model"])
+    gen = g()
+    prefix = f"generators.{key}."
+    gen.load_state_dict({k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)})
+    return gen.eval()

@@ -1,0 +1,93 @@
+"""Load a trained checkpoint (or just speaker statistics) and convert files."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from .conversion import SpeakerStats, convert_waveform, identity
+from .engine.checkpoint import load_checkpoint
+from .errors import CheckpointError, VcganError
+from .features.audio import AUDIO_EXTENSIONS, list_audio, load_audio, save_audio
+from .features.world import FeatureConfig
+
+
+class Converter:
+    """Converts waveforms ``source -> target`` with a trained model or the statistics transform."""
+
+    def __init__(self, features: FeatureConfig, stats: dict, mapping_for, name: str):
+        self.features = features
+        self.stats = stats
+        self._mapping_for = mapping_for  # (source, target) -> callable on normalised features
+        self.name = name
+
+    @property
+    def speakers(self) -> list[str]:
+        return sorted(self.stats)
+
+    @classmethod
+    def from_checkpoint(cls, path, device: str = "cpu") -> "Converter":
+        ckpt = load_checkpoint(path)
+        meta = ckpt.get("meta") or {}
+        family = meta.get("family")
+        if family == "cyclegan_vc":
+            from .cyclegan_vc.task import load_generator
+        elif family == "stargan_vc":
+            from .stargan_vc.task import load_generator
+        else:
+            raise CheckpointError(f"{path}: checkpoint has no known model family (meta.family={family!r})")
+        state = ckpt["task"]
+        dev = torch.device(device)
+        cache: dict = {}
+
+        def mapping_for(source, target):
+            if (source, target) not in cache:
+                gen = load_generator(meta, state, source, target).to(dev)
+                cache[(source, target)] = lambda x: gen(x.to(dev)).float().cpu()
+            return cache[(source, target)]
+
+        return cls(FeatureConfig.from_dict(meta["features"]), meta["stats"], mapping_for, f"{family} v{meta.get('version')}")
+
+    @classmethod
+    def statistics_transform(cls, feats_dir) -> "Converter":
+        from .features.cache import FeatureStore
+
+        store = FeatureStore(feats_dir)
+        return cls(store.config, store.stats, lambda s, t: identity, "statistics transform")
+
+    def check(self, source: str, target: str) -> None:
+        for role, spk in (("source", source), ("target", target)):
+            if spk not in self.stats:
+                raise VcganError(f"unknown {role} speaker {spk!r}; this model knows: {', '.join(self.speakers)}")
+        if source == target:
+            raise VcganError(f"source and target are the same speaker ({source!r})")
+        self._mapping_for(source, target)  # raises early for pairs the model cannot convert
+
+    def convert_array(self, x, source: str, target: str, chunk_frames=None, chunk_overlap: int = 32):
+        self.check(source, target)
+        return convert_waveform(
+            x, self.features, SpeakerStats.from_dict(self.stats[source]), SpeakerStats.from_dict(self.stats[target]),
+            self._mapping_for(source, target), chunk_frames=chunk_frames, chunk_overlap=chunk_overlap,
+        )
+
+    def convert_paths(self, inputs, out, source: str, target: str, chunk_frames=None, chunk_overlap: int = 32,
+                      progress: bool = True) -> list[Path]:
+        """Convert a file or every audio file of a directory; outputs are ``.wav`` named after inputs."""
+        self.check(source, target)
+        inputs, out = Path(inputs), Path(out)
+        if inputs.is_dir():
+            files = list_audio(inputs)
+            if not files:
+                raise VcganError(f"{inputs}: no audio files ({', '.join(AUDIO_EXTENSIONS)})")
+            targets = [out / f"{f.stem}.wav" for f in files]
+        else:
+            files = [inputs]
+            targets = [out if out.suffix.lower() in (".wav", ".flac") else out / f"{inputs.stem}.wav"]
+        written = []
+        for f, t in tqdm(list(zip(files, targets)), desc=f"convert {source}->{target}", unit="utt", disable=not progress):
+            x = load_audio(f, self.features.sample_rate)
+            y = self.convert_array(x, source, target, chunk_frames, chunk_overlap)
+            save_audio(t, y, self.features.sample_rate)
+            written.append(t)
+        return written

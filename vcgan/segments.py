@@ -1,0 +1,49 @@
+"""Random fixed-length segments of normalised spectral features, sampled per step.
+
+Each step draws ``batch_size`` crops per domain, uniformly over all possible crop
+positions of the whole training set: O(batch) work per step, no per-epoch
+reshuffling or re-cropping of the corpus. The generator state is checkpointed,
+so a resumed run sees exactly the samples it would have seen.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .errors import VcganError
+
+
+class SegmentSampler:
+    def __init__(self, domains: dict[str, list[np.ndarray]], segment_frames: int, batch_size: int, seed: int = 0):
+        """``domains``: name -> list of (dims, frames) float arrays."""
+        self.segment_frames = int(segment_frames)
+        self.batch_size = int(batch_size)
+        self.rng = np.random.Generator(np.random.PCG64(seed))
+        self.domains = {}
+        for name, utts in domains.items():
+            utts = [np.ascontiguousarray(u, dtype=np.float32) for u in utts]
+            # short utterances are tiled in time so that every one of them can be cropped
+            utts = [np.tile(u, (1, -(-self.segment_frames // u.shape[1]))) if u.shape[1] < self.segment_frames else u
+                    for u in utts]
+            if not utts:
+                raise VcganError(f"domain {name!r} has no training utterances")
+            positions = np.array([u.shape[1] - self.segment_frames + 1 for u in utts], dtype=np.float64)
+            self.domains[name] = (utts, positions / positions.sum())
+
+    def crop(self, name: str, n: int) -> torch.Tensor:
+        utts, p = self.domains[name]
+        idx = self.rng.choice(len(utts), size=n, p=p)
+        out = []
+        for i in idx:
+            start = self.rng.integers(0, utts[i].shape[1] - self.segment_frames + 1)
+            out.append(utts[i][:, start:start + self.segment_frames])
+        return torch.from_numpy(np.stack(out))
+
+    def next_batch(self) -> dict[str, torch.Tensor]:
+        return {name: self.crop(name, self.batch_size) for name in self.domains}
+
+    def state_dict(self) -> dict:
+        return {"rng": self.rng.bit_generator.state}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.rng.bit_generator.state = state["rng"]

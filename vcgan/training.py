@@ -1,0 +1,88 @@
+"""Configuration defaults per model family, and training from a config."""
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+from .engine.config import load_yaml, merge, parse_overrides
+from .engine.trainer import TRAIN_DEFAULTS, Trainer
+from .errors import ConfigError
+from .features.cache import FeatureStore
+from .features.world import FeatureConfig
+
+COMMON_DEFAULTS = {
+    "task": "cyclegan_vc2",
+    "out_dir": "exp/run",
+    "features": FeatureConfig().to_dict(),
+    "data": {
+        "feats_dir": "exp/feats",
+        "source": "kal",  # two-speaker models
+        "target": "slt",
+        "speakers": None,  # many-to-many models: list of names (None: all prepared speakers)
+        "segment_frames": 128,
+        "batch_size": 1,
+    },
+    "train": TRAIN_DEFAULTS,
+    "convert": {"chunk_frames": None, "chunk_overlap": 32},
+}
+
+
+def _family(task: str):
+    if task in ("cyclegan_vc", "cyclegan_vc2"):
+        from . import cyclegan_vc as fam
+        from .cyclegan_vc.task import LOSS_DEFAULTS, MODEL_DEFAULTS
+    elif task in ("stargan_vc", "stargan_vc2"):
+        from . import stargan_vc as fam
+        from .stargan_vc.task import LOSS_DEFAULTS, MODEL_DEFAULTS
+    else:
+        raise ConfigError(
+            f"config key 'task': unknown task {task!r}; choose from cyclegan_vc, cyclegan_vc2, stargan_vc, stargan_vc2"
+        )
+    return fam, MODEL_DEFAULTS, LOSS_DEFAULTS
+
+
+def defaults_for(task: str) -> dict:
+    _, model, loss = _family(task)
+    d = copy.deepcopy(COMMON_DEFAULTS)
+    d.update(task=task, model=copy.deepcopy(model), loss=copy.deepcopy(loss))
+    if task == "cyclegan_vc":
+        d["loss"]["two_step_weight"] = 0.0
+        d["features"]["spectral_dim"] = 24
+    return d
+
+
+def resolve_config(path=None, overrides: list[str] | None = None, base: dict | None = None) -> dict:
+    """Defaults for the task <- YAML file <- ``key=value`` overrides, validated."""
+    user = copy.deepcopy(base) if base else {}
+    if path:
+        user = _deep_update(user, load_yaml(path))
+    user = _deep_update(user, parse_overrides(overrides or []))
+    task = user.get("task", COMMON_DEFAULTS["task"])
+    return merge(defaults_for(task), user)
+
+
+def _deep_update(a: dict, b: dict) -> dict:
+    out = copy.deepcopy(a)
+    for k, v in b.items():
+        out[k] = _deep_update(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def build(cfg: dict):
+    """(task, sampler, store) for a resolved config."""
+    store = FeatureStore(cfg["data"]["feats_dir"])
+    want = FeatureConfig.from_dict(cfg["features"])
+    if store.config != want:
+        raise ConfigError(
+            f"{store.root}: features were prepared with {store.config.to_dict()}, but the config asks for "
+            f"{want.to_dict()}; re-run `vcgan prepare` with this config or fix the 'features' section"
+        )
+    fam, _, _ = _family(cfg["task"])
+    task, sampler = fam.build_task(cfg, store)
+    return task, sampler, store
+
+
+def train(cfg: dict, resume=None) -> dict:
+    task, sampler, _ = build(cfg)
+    trainer = Trainer(task, sampler, cfg["train"], Path(cfg["out_dir"]), full_config=cfg)
+    return trainer.fit(resume=resume)
