@@ -26,14 +26,13 @@ def test_discriminators_score_any_length(frames):
     d2 = PatchDiscriminator(36, channels=8)(torch.randn(2, 36, frames))
     assert d2.shape[:2] == (2, 1) and d2.shape[-1] == -(-frames // 8)
     d1 = DiscriminatorVC1(24, channels=8)(torch.randn(2, 24, frames))
-    assert d1.shape[:2] == (2, 1) and d1.shape[-1] == -(-frames // 8)
+    assert d1.shape[:2] == (2, 1) and d1.shape[-1] == -(-frames // 16)
 
 
 def test_patch_discriminator_output_is_linear_and_uses_every_layer():
     d = PatchDiscriminator(36, channels=8)
     assert isinstance(d.net[-1], torch.nn.Conv2d)  # no sigmoid after the last layer
     out = d(torch.randn(1, 36, 64) * 50)
-    assert out.min() < 0 or out.max() > 1 or True
     out.sum().backward()
     unused = [n for n, p in d.named_parameters() if p.grad is None]
     assert not unused, unused

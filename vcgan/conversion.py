@@ -47,8 +47,19 @@ def identity(x: torch.Tensor) -> torch.Tensor:
     return x
 
 
+def _fade_in(overlap: int) -> torch.Tensor:
+    """Weights over an overlap: 0 for its first quarter (frames a window's edge
+    disturbs), a linear ramp across its middle, 1 for its last quarter."""
+    margin = overlap // 4
+    ramp = torch.zeros(overlap)
+    mid = overlap - 2 * margin
+    ramp[margin:margin + mid] = torch.linspace(0, 1, mid + 2)[1:-1]
+    ramp[margin + mid:] = 1.0
+    return ramp
+
+
 def apply_in_chunks(fn: Mapping, x: torch.Tensor, chunk: int | None, overlap: int) -> torch.Tensor:
-    """Run ``fn`` on (1, D, T) whole, or on overlapping windows blended by linear cross-fades."""
+    """Run ``fn`` on (1, D, T) whole, or on overlapping windows blended by cross-fades."""
     total = x.shape[-1]
     if not chunk or total <= chunk:
         return fn(x)
@@ -56,6 +67,7 @@ def apply_in_chunks(fn: Mapping, x: torch.Tensor, chunk: int | None, overlap: in
     hop = chunk - overlap
     out = torch.zeros_like(x, dtype=torch.float32)
     weight = torch.zeros(total, dtype=torch.float32)
+    fade = _fade_in(overlap) if overlap else None
     start = 0
     while True:
         end = min(start + chunk, total)
@@ -63,9 +75,9 @@ def apply_in_chunks(fn: Mapping, x: torch.Tensor, chunk: int | None, overlap: in
         y = fn(x[..., start:end]).float()
         w = torch.ones(end - start)
         if overlap and start > 0:
-            w[:overlap] = torch.linspace(0, 1, overlap + 2)[1:-1]
+            w[:overlap] = fade
         if overlap and end < total:
-            w[-overlap:] = torch.linspace(1, 0, overlap + 2)[1:-1]
+            w[-overlap:] = fade.flip(0)
         out[..., start:end] += y * w
         weight[start:end] += w
         if end >= total:

@@ -1,6 +1,10 @@
 """CycleGAN-VC (Kaneko & Kameoka, 2017) and CycleGAN-VC2 (Kaneko et al., ICASSP 2019) networks.
 
 All networks take normalised spectral features shaped (batch, dims, frames).
+With ``residual=True`` a generator predicts a correction added to its input, its
+output layer starting at zero: training then starts from the statistics
+transform (features are speaker-normalised) instead of from noise, which matters
+when the training budget is minutes of CPU rather than days of GPU.
 ``channels`` is the width of the first layer (128 in both papers); every other
 width scales with it, so ``channels=64`` is the same architecture at a quarter
 of the FLOPs.
@@ -13,12 +17,18 @@ from torch import nn
 from ..nn import GatedConv, GatedUpsample, ResidualBlock1d, pad_time
 
 
+def _zero_init(conv: nn.Module) -> None:
+    nn.init.zeros_(conv.weight)
+    nn.init.zeros_(conv.bias)
+
+
 class GeneratorVC1(nn.Module):
     """1D gated CNN: conv(k15) -> 2x gated downsample -> 6 residual blocks -> 2x pixel-shuffle upsample -> conv."""
 
-    def __init__(self, dims: int = 24, channels: int = 128, num_res_blocks: int = 6):
+    def __init__(self, dims: int = 24, channels: int = 128, num_res_blocks: int = 6, residual: bool = False):
         super().__init__()
         c = channels
+        self.residual = residual
         self.net = nn.Sequential(
             GatedConv(1, dims, c, 15, norm="none"),
             GatedConv(1, c, 2 * c, 5, stride=2),
@@ -28,10 +38,13 @@ class GeneratorVC1(nn.Module):
             GatedUpsample(1, 2 * c, c, 5),
             nn.Conv1d(c, dims, 15, padding=7),
         )
+        if residual:
+            _zero_init(self.net[-1])
 
     def forward(self, x):
-        x, n = pad_time(x, 4)
-        return self.net(x)[..., :n]
+        xp, n = pad_time(x, 4)
+        y = self.net(xp)[..., :n]
+        return x + y if self.residual else y
 
 
 class DiscriminatorVC1(nn.Module):
@@ -63,8 +76,9 @@ class DiscriminatorVC1(nn.Module):
 class GeneratorVC2(nn.Module):
     """2-1-2D generator: 2D gated down/upsampling around 1D gated residual blocks."""
 
-    def __init__(self, dims: int = 36, channels: int = 128, num_res_blocks: int = 6):
+    def __init__(self, dims: int = 36, channels: int = 128, num_res_blocks: int = 6, residual: bool = False):
         super().__init__()
+        self.residual = residual
         if dims % 4:
             raise ValueError(f"GeneratorVC2 needs a feature dimension divisible by 4, got {dims}")
         c = channels
@@ -79,14 +93,17 @@ class GeneratorVC2(nn.Module):
         self.to_2d = nn.Sequential(nn.Conv1d(2 * c, 2 * c * self.q, 1), nn.InstanceNorm1d(2 * c * self.q, affine=True))
         self.up = nn.Sequential(GatedUpsample(2, 2 * c, c, (5, 5)), GatedUpsample(2, c, c // 2, (5, 5)))
         self.out = nn.Conv2d(c // 2, 1, (5, 15), padding=(2, 7))
+        if residual:
+            _zero_init(self.out)
 
     def forward(self, x):
-        x, n = pad_time(x, 4)
-        h = self.down(self.inp(x.unsqueeze(1)))
+        xp, n = pad_time(x, 4)
+        h = self.down(self.inp(xp.unsqueeze(1)))
         b, ch, q, t = h.shape
         h = self.to_2d(self.res(self.to_1d(h.reshape(b, ch * q, t))))
         h = self.up(h.reshape(b, ch, q, t))
-        return self.out(h).squeeze(1)[..., :n]
+        y = self.out(h).squeeze(1)[..., :n]
+        return x + y if self.residual else y
 
 
 class PatchDiscriminator(nn.Module):

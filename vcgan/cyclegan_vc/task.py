@@ -20,6 +20,7 @@ MODEL_DEFAULTS = {
     "channels": 128,  # generator width of the first layer (128 in the papers)
     "disc_channels": 128,  # discriminator width of the first layer (128 in the papers)
     "num_res_blocks": 6,
+    "residual": False,  # generator adds its output to its input (starts as the statistics transform)
 }
 LOSS_DEFAULTS = {
     "adversarial": "lsgan",
@@ -32,10 +33,10 @@ LOSS_DEFAULTS = {
 
 def build_networks(version: int, dims: int, model: dict):
     if version == 1:
-        g = lambda: GeneratorVC1(dims, model["channels"], model["num_res_blocks"])  # noqa: E731
+        g = lambda: GeneratorVC1(dims, model["channels"], model["num_res_blocks"], model["residual"])  # noqa: E731
         d = lambda: DiscriminatorVC1(dims, model["disc_channels"])  # noqa: E731
     else:
-        g = lambda: GeneratorVC2(dims, model["channels"], model["num_res_blocks"])  # noqa: E731
+        g = lambda: GeneratorVC2(dims, model["channels"], model["num_res_blocks"], model["residual"])  # noqa: E731
         d = lambda: PatchDiscriminator(dims, model["disc_channels"])  # noqa: E731
     return g, d
 

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# CycleGAN-VC2 recipe: non-parallel conversion of speaker SRC into speaker TGT.
+#
+# Stages: 0 data -> 1 features -> 2 train -> 3 convert -> 4 evaluate
+#
+#   ./run.sh                                   # bundled demo corpus, kal -> slt
+#   ./run.sh --corpus /data/vcc2018 --src VCC2SF3 --tgt VCC2TM1 --conf conf/vcc2018.yaml
+#   ./run.sh --corpus /data/mywavs --src alice --tgt bob \
+#            --test-src-dir /data/test/alice --test-ref-dir /data/test/bob
+#   ./run.sh --stage 3 --stop-stage 4          # re-run conversion and evaluation only
+set -euo pipefail
+cd "$(dirname "$0")"
+
+stage=0
+stop_stage=4
+conf=conf/demo.yaml
+corpus=../demo/corpus
+layout=auto          # auto | split | vcc2018 | generic
+src=kal
+tgt=slt
+tag=""
+test_src_dir=""      # generic layout: source-speaker test files
+test_ref_dir=""      # generic layout: target-speaker references with the same file names
+jobs=""
+train_args=()        # extra key=value overrides after --
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --stage) stage=$2; shift 2 ;;
+    --stop-stage) stop_stage=$2; shift 2 ;;
+    --conf) conf=$2; shift 2 ;;
+    --corpus) corpus=$2; shift 2 ;;
+    --layout) layout=$2; shift 2 ;;
+    --src) src=$2; shift 2 ;;
+    --tgt) tgt=$2; shift 2 ;;
+    --tag) tag=$2; shift 2 ;;
+    --test-src-dir) test_src_dir=$2; shift 2 ;;
+    --test-ref-dir) test_ref_dir=$2; shift 2 ;;
+    --jobs) jobs=$2; shift 2 ;;
+    --) shift; train_args=("$@"); break ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
+  esac
+done
+
+tag=${tag:-$(basename "${conf%.yaml}")_${src}_${tgt}}
+feats=dump/feats_${src}_${tgt}_$(basename "${conf%.yaml}")
+expdir=exp/${tag}
+jobs_arg=()
+[ -n "$jobs" ] && jobs_arg=(--jobs "$jobs")
+
+if [ "$layout" = auto ]; then
+  if [ -d "$corpus/vcc2018_training" ]; then layout=vcc2018
+  elif [ -d "$corpus/$src/train" ]; then layout=split
+  else layout=generic; fi
+fi
+case "$layout" in
+  split)   test_src_dir=${test_src_dir:-$corpus/$src/test}; test_ref_dir=${test_ref_dir:-$corpus/$tgt/test} ;;
+  vcc2018) test_src_dir=${test_src_dir:-$corpus/vcc2018_evaluation/$src}; test_ref_dir=${test_ref_dir:-$corpus/vcc2018_reference/$tgt} ;;
+esac
+
+if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
+  echo "== stage 0: data ($layout layout, $corpus)"
+  if [ ! -d "$corpus" ] && [ "$corpus" = ../demo/corpus ]; then
+    python ../demo/make_corpus.py   # needs Festival; the corpus normally ships with vcgan
+  fi
+  [ -d "$corpus" ] || { echo "corpus $corpus not found" >&2; exit 1; }
+fi
+
+if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
+  echo "== stage 1: features -> $feats"
+  vcgan prepare --corpus "$corpus" --layout "$layout" --speakers "$src" "$tgt" --config "$conf" --out "$feats" "${jobs_arg[@]}"
+fi
+
+if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
+  echo "== stage 2: train -> $expdir/train"
+  vcgan train --config "$conf" data.feats_dir="$feats" data.source="$src" data.target="$tgt" \
+    out_dir="$expdir/train" "${train_args[@]}"
+fi
+
+if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
+  echo "== stage 3: convert $test_src_dir"
+  [ -n "$test_src_dir" ] && [ -d "$test_src_dir" ] || { echo "no source test directory; pass --test-src-dir" >&2; exit 1; }
+  vcgan convert --checkpoint "$expdir/train/checkpoints/latest.pt" --source "$src" --target "$tgt" \
+    "$test_src_dir" -o "$expdir/converted/model"
+  # the statistics transform: the reference every model has to beat
+  vcgan convert --feats "$feats" --source "$src" --target "$tgt" "$test_src_dir" -o "$expdir/converted/statistics_transform"
+fi
+
+if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
+  echo "== stage 4: evaluate against $test_ref_dir"
+  [ -n "$test_ref_dir" ] && [ -d "$test_ref_dir" ] || { echo "no reference directory; pass --test-ref-dir" >&2; exit 1; }
+  vcgan evaluate "$test_ref_dir" "$test_src_dir" -o "$expdir/eval/no_conversion" --title "no conversion"
+  vcgan evaluate "$test_ref_dir" "$expdir/converted/statistics_transform" -o "$expdir/eval/statistics_transform" --title "statistics transform"
+  vcgan evaluate "$test_ref_dir" "$expdir/converted/model" -o "$expdir/eval/model" --title "CycleGAN-VC2"
+  cat "$expdir"/eval/{no_conversion,statistics_transform,model}.md > "$expdir/eval/summary.md"
+  echo "summary: $expdir/eval/summary.md"
+fi
