@@ -11,7 +11,7 @@ import time
 
 import torch
 
-from vcgan.cyclegan_vc.task import CycleGANVC, LOSS_DEFAULTS
+from vcgan.cyclegan_vc.task import LOSS_DEFAULTS, MODEL_DEFAULTS, CycleGANVC
 from vcgan.engine.trainer import Trainer
 from vcgan.features.world import FeatureConfig
 
@@ -54,7 +54,7 @@ def main(argv=None):
     version = 1 if a.task == "cyclegan_vc" else 2
     dims = 24 if version == 1 else 36
     feats = FeatureConfig(spectral_dim=dims)
-    model = {"channels": a.channels, "disc_channels": a.disc_channels or a.channels, "num_res_blocks": 6}
+    model = dict(MODEL_DEFAULTS, channels=a.channels, disc_channels=a.disc_channels or a.channels)
     loss = dict(LOSS_DEFAULTS, identity_weight=5.0 if a.identity else 0.0)
     task = CycleGANVC(version, ("a", "b"), {"a": {}, "b": {}}, feats, model, loss)
     cfg = {"precision": a.precision, "device": a.device, "progress": False}

@@ -111,3 +111,22 @@ def convert_waveform(x: np.ndarray, cfg: FeatureConfig, source: SpeakerStats, ta
     y = synthesize(convert_features(analyze(x, cfg), source, target, mapping, **kw), cfg)
     peak = np.max(np.abs(y))
     return y / peak * 0.98 if peak > 0.98 else y
+
+
+def sample_media(utterance: WorldFeatures, features: FeatureConfig, stats: dict, source: str, target: str,
+                 mapping: Mapping, step: int) -> list:
+    """Converted audio and an envelope comparison of one utterance, for the training logger."""
+    from .features.world import spectral_to_envelope
+    from .plotting import spectrogram_figure
+
+    conv = convert_features(utterance, SpeakerStats.from_dict(stats[source]), SpeakerStats.from_dict(stats[target]), mapping)
+    wav = synthesize(conv, features)
+
+    def log_env(spectral):
+        return np.log(spectral_to_envelope(np.asarray(spectral, np.float64), features) + 1e-10)
+
+    panels = [(f"source ({source})", log_env(utterance.spectral)),
+              (f"converted {source}->{target}, step {step}", log_env(conv.spectral))]
+    tag = f"convert/{source}_to_{target}"
+    return [("audio", tag, wav, features.sample_rate),
+            ("figure", tag + "_envelope", spectrogram_figure(panels, features.sample_rate))]

@@ -47,3 +47,37 @@ class SegmentSampler:
 
     def load_state_dict(self, state: dict) -> None:
         self.rng.bit_generator.state = state["rng"]
+
+
+class DomainPairSampler(SegmentSampler):
+    """Batches for multi-domain models: per sample a random source speaker, a different
+    random target speaker, a crop ``x`` of the source and a crop ``y`` of the target."""
+
+    def __init__(self, domains, segment_frames, batch_size, seed=0):
+        super().__init__(domains, segment_frames, batch_size, seed)
+        self.names = list(self.domains)
+        if len(self.names) < 2:
+            raise VcganError(f"a many-to-many model needs at least 2 speakers, got {self.names}")
+
+    def next_batch(self):
+        n = len(self.names)
+        src = self.rng.integers(0, n, self.batch_size)
+        trg = (src + self.rng.integers(1, n, self.batch_size)) % n  # never equal to src
+        x = torch.cat([self.crop(self.names[s], 1) for s in src])
+        y = torch.cat([self.crop(self.names[t], 1) for t in trg])
+        return {"x": x, "y": y, "src": torch.from_numpy(src).long(), "trg": torch.from_numpy(trg).long()}
+
+
+def normalized_training_set(store, speaker: str) -> list[np.ndarray]:
+    """A speaker's training spectral features, normalised with its own statistics, as (dims, frames)."""
+    from .conversion import SpeakerStats
+
+    stats = SpeakerStats.from_dict(store.stats[speaker])
+    return [stats.normalize(u.spectral.astype(np.float64)).T for u in store.utterances(speaker, "train")]
+
+
+def sampler_seed(cfg: dict) -> int:
+    """Different sample streams on different data-parallel ranks."""
+    import os
+
+    return int(cfg["train"]["seed"]) + int(os.environ.get("RANK", "0"))

@@ -3,15 +3,13 @@ from __future__ import annotations
 
 import copy
 
-import numpy as np
 import torch
 
-from ..conversion import SpeakerStats, convert_features
+from ..conversion import sample_media
 from ..engine.objectives import CycleConsistentObjective
 from ..features.cache import FeatureStore
-from ..features.world import FeatureConfig, synthesize
-from ..plotting import spectrogram_figure
-from ..segments import SegmentSampler
+from ..features.world import FeatureConfig
+from ..segments import SegmentSampler, normalized_training_set, sampler_seed
 from .networks import DiscriminatorVC1, GeneratorVC1, GeneratorVC2, PatchDiscriminator
 
 VERSIONS = {"cyclegan_vc": 1, "cyclegan_vc2": 2}
@@ -74,19 +72,10 @@ class CycleGANVC(CycleConsistentObjective):
     def samples(self, step):
         if self.sample_utterance is None:
             return []
-        src, tgt = self.speakers
         gen = self.generators["ab"]
         dev = next(gen.parameters()).device
-        conv = convert_features(self.sample_utterance, SpeakerStats.from_dict(self.stats[src]),
-                                SpeakerStats.from_dict(self.stats[tgt]),
-                                lambda x: gen(x.to(dev)).float().cpu())
-        wav = synthesize(conv, self.features)
-        from ..features.world import spectral_to_envelope
-
-        panels = [(f"source ({src})", np.log(spectral_to_envelope(self.sample_utterance.spectral.astype(np.float64), self.features) + 1e-10)),
-                  (f"converted {src}->{tgt}, step {step}", np.log(spectral_to_envelope(conv.spectral, self.features) + 1e-10))]
-        return [("audio", f"convert/{src}_to_{tgt}", wav, self.features.sample_rate),
-                ("figure", f"convert/{src}_to_{tgt}_envelope", spectrogram_figure(panels, self.features.sample_rate))]
+        return sample_media(self.sample_utterance, self.features, self.stats, *self.speakers,
+                            lambda x: gen(x.to(dev)).float().cpu(), step)
 
 
 def build_task(cfg: dict, store: FeatureStore) -> tuple[CycleGANVC, SegmentSampler]:
@@ -98,19 +87,9 @@ def build_task(cfg: dict, store: FeatureStore) -> tuple[CycleGANVC, SegmentSampl
     tests = store.utterances(src, "test")
     task = CycleGANVC(version, (src, tgt), store.stats, feats, cfg["model"], cfg["loss"],
                       sample_utterance=tests[0] if tests else None)
-    norm = {
-        dom: [SpeakerStats.from_dict(store.stats[spk]).normalize(u.spectral.astype(np.float64)).T
-              for u in store.utterances(spk, "train")]
-        for dom, spk in (("a", src), ("b", tgt))
-    }
-    sampler = SegmentSampler(norm, data["segment_frames"], data["batch_size"], seed=cfg["train"]["seed"] + _rank())
+    norm = {dom: normalized_training_set(store, spk) for dom, spk in (("a", src), ("b", tgt))}
+    sampler = SegmentSampler(norm, data["segment_frames"], data["batch_size"], seed=sampler_seed(cfg))
     return task, sampler
-
-
-def _rank() -> int:
-    import os
-
-    return int(os.environ.get("RANK", "0"))
 
 
 def load_generator(meta: dict, state: dict, source: str, target: str) -> torch.nn.Module:

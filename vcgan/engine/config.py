@@ -16,6 +16,11 @@ def _check_type(key: str, default, value):
         if not isinstance(value, bool):
             raise ConfigError(f"config key '{key}': expected true/false, got {value!r}")
     elif isinstance(default, (int, float)):
+        if isinstance(value, str):  # YAML reads 5e-4 (no dot) as a string
+            try:
+                value = float(value) if any(ch in value for ch in ".eE") else int(value)
+            except ValueError:
+                pass
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"config key '{key}': expected a number, got {value!r}")
         if isinstance(default, float):

@@ -105,3 +105,77 @@ class CycleConsistentObjective(Task):
                 total = total + losses[f"adv2_{dom}"]
         losses["total"] = total
         return losses
+
+
+class MultiDomainObjective(Task):
+    """Multi-domain conditional objective (StarGAN, StarGAN-VC, StarGAN-VC2).
+
+    Networks are called as ``G(x, src, trg)``, ``D(x, src, trg)`` and ``C(x)``
+    (integer domain indices per sample; a network ignores the codes it does not
+    condition on: StarGAN-VC's D uses the target only, StarGAN-VC2's projection
+    D the (source, target) pair). Batches hold ``x`` (samples of domains
+    ``src``), ``trg`` (requested domains) and ``y`` (real samples of ``trg``).
+
+    Losses: adversarial; domain classification, which reaches G only through the
+    *converted* sample, C(G(x, src, trg)) against trg, while C learns on real
+    data; cycle ``G(G(x, src, trg), trg, src) ~ x``; identity ``G(x, src, src) ~ x``.
+    """
+
+    def __init__(self, generator: nn.Module, discriminator: nn.Module, classifier: nn.Module | None = None, *,
+                 adversarial: str = "lsgan", cls_weight=1.0, cycle_weight=10.0, identity_weight=0.0,
+                 gp_weight: float = 10.0):
+        super().__init__()
+        self.generators = nn.ModuleDict({"g": generator})
+        ds = {"d": discriminator}
+        if classifier is not None:
+            ds["c"] = classifier
+        self.discriminators = nn.ModuleDict(ds)
+        self.adv = AdversarialLoss(adversarial)
+        self.cls_weight = Schedule(cls_weight, "loss.cls_weight")
+        self.cycle_weight = Schedule(cycle_weight, "loss.cycle_weight")
+        self.identity_weight = Schedule(identity_weight, "loss.identity_weight")
+        self.gp_weight = gp_weight
+        self._fake = None
+
+    def generator_losses(self, batch, step):
+        x, src, trg = batch["x"], batch["src"], batch["trg"]
+        g, d = self.generators["g"], self.discriminators["d"]
+        w_id = self.identity_weight(step)
+        if w_id > 0:  # conversion and identity mapping in one generator call
+            out = g(torch.cat([x, x], 0), torch.cat([src, src], 0), torch.cat([trg, src], 0))
+            fake, same = out.split(x.shape[0], 0)
+        else:
+            fake = g(x, src, trg)
+        cyc = g(fake, trg, src)
+        losses = {"adv": self.adv.g_loss(d(fake, src, trg)), "cycle": F.l1_loss(cyc.float(), x.float())}
+        total = losses["adv"] + self.cycle_weight(step) * losses["cycle"]
+        if w_id > 0:
+            losses["identity"] = F.l1_loss(same.float(), x.float())
+            total = total + w_id * losses["identity"]
+        w_cls = self.cls_weight(step)
+        if "c" in self.discriminators and w_cls > 0:
+            losses["cls"] = F.cross_entropy(self.discriminators["c"](fake).float(), trg)
+            total = total + w_cls * losses["cls"]
+        losses["total"] = total
+        self._fake = fake.detach()
+        return losses
+
+    def discriminator_losses(self, batch, step):
+        if self._fake is None:
+            with torch.no_grad():
+                self.generator_losses(batch, step)
+        fake, self._fake = self._fake, None
+        src, trg, y = batch["src"], batch["trg"], batch["y"]
+        d = self.discriminators["d"]
+        scores = d(torch.cat([y, fake.to(y.dtype)], 0), torch.cat([src, src], 0), torch.cat([trg, trg], 0))
+        real_s, fake_s = scores.split(y.shape[0], 0)
+        losses = {"adv": self.adv.d_loss(real_s, fake_s)}
+        total = losses["adv"]
+        if self.adv.kind == "wgan-gp":
+            losses["gp"] = gradient_penalty(lambda v: d(v, src, trg), y, fake)
+            total = total + self.gp_weight * losses["gp"]
+        if "c" in self.discriminators and self.cls_weight(step) > 0:
+            losses["cls"] = F.cross_entropy(self.discriminators["c"](y).float(), trg)
+            total = total + self.cls_weight(step) * losses["cls"]
+        losses["total"] = total
+        return losses

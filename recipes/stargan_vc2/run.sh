@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# StarGAN-VC2 recipe: one model converts every speaker into every other one.
+#
+# Stages: 0 data -> 1 features -> 2 train -> 3 convert all directions -> 4 evaluate
+#
+#   ./run.sh                                          # bundled demo corpus: kal, ked, slt (6 directions)
+#   ./run.sh --corpus /data/vcc2018 --speakers "VCC2SF1 VCC2SF2 VCC2SM1 VCC2SM2" --conf conf/vcc2018.yaml
+#   ./run.sh --corpus /data/mywavs --speakers "a b c" --test-root /data/test   # /data/test/<spk>/*.wav
+#   ./run.sh --conf conf/stargan_vc.yaml                 # StarGAN-VC (v1) instead
+set -euo pipefail
+cd "$(dirname "$0")"
+
+stage=0
+stop_stage=4
+conf=conf/demo.yaml
+corpus=../demo/corpus
+layout=auto
+speakers="kal ked slt"
+tag=""
+test_root=""     # <test_root>/<speaker>/ holds each speaker's test files (same names across speakers)
+jobs=""
+train_args=()
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --stage) stage=$2; shift 2 ;;
+    --stop-stage) stop_stage=$2; shift 2 ;;
+    --conf) conf=$2; shift 2 ;;
+    --corpus) corpus=$2; shift 2 ;;
+    --layout) layout=$2; shift 2 ;;
+    --speakers) speakers=$2; shift 2 ;;
+    --tag) tag=$2; shift 2 ;;
+    --test-root) test_root=$2; shift 2 ;;
+    --jobs) jobs=$2; shift 2 ;;
+    --) shift; train_args=("$@"); break ;;
+    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+    *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
+  esac
+done
+
+read -r -a spk <<< "$speakers"
+name=$(basename "${conf%.yaml}")
+tag=${tag:-${name}_$(echo "$speakers" | tr ' ' '_')}
+feats=dump/feats_$(echo "$speakers" | tr ' ' '_')_${name}
+expdir=exp/${tag}
+jobs_arg=()
+[ -n "$jobs" ] && jobs_arg=(--jobs "$jobs")
+speakers_yaml="[$(echo "$speakers" | sed 's/ /, /g')]"
+
+if [ "$layout" = auto ]; then
+  if [ -d "$corpus/vcc2018_training" ]; then layout=vcc2018
+  elif [ -d "$corpus/${spk[0]}/train" ]; then layout=split
+  else layout=generic; fi
+fi
+# test_dir SPEAKER ROLE: where a speaker's test files are (ROLE: source or reference)
+test_dir() {
+  if [ -n "$test_root" ]; then echo "$test_root/$1"; return; fi
+  case "$layout" in
+    split) echo "$corpus/$1/test" ;;
+    vcc2018) if [ "$2" = reference ] && [ -d "$corpus/vcc2018_reference/$1" ]; then echo "$corpus/vcc2018_reference/$1";
+             else echo "$corpus/vcc2018_evaluation/$1"; fi ;;
+    *) echo "" ;;
+  esac
+}
+
+if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
+  echo "== stage 0: data ($layout layout, $corpus, speakers: $speakers)"
+  if [ ! -d "$corpus" ] && [ "$corpus" = ../demo/corpus ]; then python ../demo/make_corpus.py; fi
+  [ -d "$corpus" ] || { echo "corpus $corpus not found" >&2; exit 1; }
+fi
+
+if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
+  echo "== stage 1: features -> $feats"
+  vcgan prepare --corpus "$corpus" --layout "$layout" --speakers "${spk[@]}" --config "$conf" --out "$feats" "${jobs_arg[@]}"
+fi
+
+if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
+  echo "== stage 2: train -> $expdir/train"
+  vcgan train --config "$conf" data.feats_dir="$feats" "data.speakers=$speakers_yaml" out_dir="$expdir/train" "${train_args[@]}"
+fi
+
+if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
+  echo "== stage 3: convert all $(( ${#spk[@]} * (${#spk[@]} - 1) )) directions"
+  for s in "${spk[@]}"; do
+    src_dir=$(test_dir "$s" source)
+    [ -n "$src_dir" ] && [ -d "$src_dir" ] || { echo "no test files for $s; pass --test-root" >&2; exit 1; }
+    for t in "${spk[@]}"; do
+      [ "$s" = "$t" ] && continue
+      vcgan convert --checkpoint "$expdir/train/checkpoints/latest.pt" --source "$s" --target "$t" "$src_dir" -o "$expdir/converted/model/${s}_to_${t}"
+      vcgan convert --feats "$feats" --source "$s" --target "$t" "$src_dir" -o "$expdir/converted/statistics_transform/${s}_to_${t}"
+      mkdir -p "$expdir/converted/no_conversion"
+      ln -sfn "$(cd "$src_dir" && pwd)" "$expdir/converted/no_conversion/${s}_to_${t}"
+    done
+  done
+fi
+
+if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
+  echo "== stage 4: evaluate every direction"
+  refs=$expdir/references
+  mkdir -p "$refs"
+  for t in "${spk[@]}"; do ln -sfn "$(cd "$(test_dir "$t" reference)" && pwd)" "$refs/$t"; done
+  for sys in no_conversion statistics_transform model; do
+    vcgan evaluate "$refs" "$expdir/converted/$sys" -o "$expdir/eval/$sys" --title "$sys"
+  done
+  cat "$expdir"/eval/{no_conversion,statistics_transform,model}.md > "$expdir/eval/summary.md"
+  echo "summary: $expdir/eval/summary.md"
+fi

@@ -1,0 +1,134 @@
+import pytest
+import torch
+
+from conftest import tiny_config
+from vcgan.engine.trainer import Trainer
+from vcgan.errors import VcganError
+from vcgan.inference import Converter
+from vcgan.nn import ConditionalInstanceNorm, pair_code
+from vcgan.stargan_vc import (DiscriminatorStarVC, DomainClassifier, GeneratorStarVC, GeneratorStarVC2,
+                              ProjectionDiscriminator)
+from vcgan.training import build
+
+
+def _perturb(module):
+    """Randomise every parameter so that conditioning paths start non-trivial."""
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for p in module.parameters():
+            p.add_(0.3 * torch.randn_like(p))
+    return module.eval()
+
+
+def codes(*idx):
+    return torch.tensor(idx, dtype=torch.long)
+
+
+@pytest.mark.parametrize("gen", [GeneratorStarVC(36, 3, 8), GeneratorStarVC2(36, 3, 8, num_blocks=2)])
+def test_different_targets_give_different_outputs(gen):
+    gen = _perturb(gen)
+    x = torch.randn(1, 36, 64)
+    with torch.no_grad():
+        to1 = gen(x, codes(0), codes(1))
+        to2 = gen(x, codes(0), codes(2))
+    assert to1.shape == x.shape
+    assert (to1 - to2).abs().mean() > 1e-3
+
+
+def test_stargan_vc2_generator_depends_on_source_code_too():
+    gen = _perturb(GeneratorStarVC2(36, 3, 8, num_blocks=2))
+    x = torch.randn(1, 36, 64)
+    with torch.no_grad():
+        assert (gen(x, codes(0), codes(2)) - gen(x, codes(1), codes(2))).abs().mean() > 1e-3
+
+
+def test_stargan_vc_generator_ignores_source_code():
+    gen = _perturb(GeneratorStarVC(36, 3, 8))
+    x = torch.randn(1, 36, 64)
+    with torch.no_grad():
+        torch.testing.assert_close(gen(x, codes(0), codes(2)), gen(x, codes(1), codes(2)))
+
+
+def test_cin_scale_and_bias_use_both_codes():
+    cin = ConditionalInstanceNorm(4, 2 * 3)
+    with torch.no_grad():
+        cin.gamma.weight.normal_()
+        cin.beta.weight.normal_()
+    h = torch.randn(1, 4, 20)
+    out = {(s, t): cin(h, pair_code(codes(s), codes(t), 3)) for s in range(3) for t in range(3)}
+    assert not torch.allclose(out[(0, 2)], out[(1, 2)])  # same target, other source
+    assert not torch.allclose(out[(0, 1)], out[(0, 2)])  # same source, other target
+    # with zero modulation weights it is plain instance norm
+    plain = ConditionalInstanceNorm(4, 6)(h, pair_code(codes(0), codes(1), 3))
+    torch.testing.assert_close(plain, torch.nn.functional.instance_norm(h))
+
+
+def test_projection_discriminator_depends_on_the_pair():
+    d = _perturb(ProjectionDiscriminator(36, 3, 8))
+    x = torch.randn(1, 36, 64)
+    with torch.no_grad():
+        s02, s12, s01 = d(x, codes(0), codes(2)), d(x, codes(1), codes(2)), d(x, codes(0), codes(1))
+    assert s02.shape == (1, 1)
+    assert not torch.allclose(s02, s12) and not torch.allclose(s02, s01)
+
+
+def test_stargan_vc_discriminator_and_classifier_shapes():
+    x = torch.randn(2, 36, 37)
+    assert DiscriminatorStarVC(36, 3, 8)(x, codes(0, 1), codes(1, 2)).shape[:2] == (2, 1)
+    assert DomainClassifier(36, 3, 8)(x).shape == (2, 3)
+
+
+@pytest.mark.parametrize("task", ["stargan_vc", "stargan_vc2"])
+def test_one_training_step_and_losses(tiny_feats, tmp_path, task):
+    cfg = tiny_config(tiny_feats, tmp_path, task=task)
+    model, sampler, _ = build(cfg)
+    assert model.speakers == ["kal", "ked", "slt"]
+    batch = sampler.next_batch()
+    assert (batch["src"] != batch["trg"]).all()
+    trainer = Trainer(model, sampler, cfg["train"], tmp_path, cfg)
+    out = trainer.train_step(batch)
+    assert all(torch.isfinite(torch.tensor(v)) for v in out.values())
+    if task == "stargan_vc":
+        assert "g/cls" in out and "d/cls" in out
+    else:
+        assert "g/cls" not in out and "c" not in model.discriminators
+
+
+def test_classification_loss_reaches_generator_through_converted_sample(tiny_feats, tmp_path):
+    cfg = tiny_config(tiny_feats, tmp_path, task="stargan_vc")
+    model, sampler, _ = build(cfg)
+    losses = model.generator_losses(sampler.next_batch(), step=0)
+    model.zero_grad()
+    losses["cls"].backward()
+    g_grad = sum(p.grad.abs().sum() for p in model.generators.parameters() if p.grad is not None)
+    assert g_grad > 0
+
+
+def test_resume_gives_identical_next_step(tiny_feats, tmp_path):
+    cfg = tiny_config(tiny_feats, tmp_path / "run", task="stargan_vc2", **{"train.steps": 2})
+
+    def fresh():
+        model, sampler, _ = build(cfg)
+        return Trainer(model, sampler, cfg["train"], cfg["out_dir"], cfg)
+
+    t = fresh()
+    t.fit()
+    expected = t.train_step(t.data.next_batch())
+    r = fresh()
+    assert r.resume(tmp_path / "run" / "checkpoints" / "latest.pt")
+    assert r.train_step(r.data.next_batch()) == expected
+
+
+def test_convert_by_speaker_name_and_unknown_name(tiny_feats, tmp_path, demo_corpus):
+    cfg = tiny_config(tiny_feats, tmp_path, task="stargan_vc2", **{"train.steps": 1})
+    model, sampler, _ = build(cfg)
+    Trainer(model, sampler, cfg["train"], tmp_path, cfg).fit()
+    conv = Converter.from_checkpoint(tmp_path / "checkpoints" / "latest.pt")
+    assert conv.speakers == ["kal", "ked", "slt"]
+    from vcgan.features import load_audio
+
+    x = load_audio(demo_corpus / "ked" / "test" / "test_003.flac", 16000)[:16000]
+    outs = {t: conv.convert_array(x, "ked", t) for t in ("kal", "slt")}
+    assert all(len(y) > 15000 for y in outs.values())
+    with pytest.raises(VcganError, match="kal, ked, slt"):
+        conv.convert_array(x, "ked", "bdl")

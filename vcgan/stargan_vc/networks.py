@@ -1,0 +1,177 @@
+"""StarGAN-VC (Kameoka et al., SLT 2018) and StarGAN-VC2 (Kaneko et al., Interspeech 2019) networks.
+
+Inputs are normalised spectral features (batch, dims, frames) and integer speaker
+indices; every network has the signature of the multi-domain objective,
+``G(x, src, trg)``, ``D(x, src, trg)``, ``C(x)``, and uses only the codes its
+paper conditions on.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..nn import GLU, ConditionalInstanceNorm, GatedConv, GatedUpsample, ProjectionHead, pad_time, pair_code
+
+
+def _with_code(h: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
+    """Concatenate a (batch, n) code as constant feature maps to (batch, c, q, t)."""
+    maps = code[:, :, None, None].expand(-1, -1, h.shape[2], h.shape[3]).to(h.dtype)
+    return torch.cat([h, maps], 1)
+
+
+class GatedDeconv(nn.Module):
+    """Transposed conv (2*out channels) -> instance norm -> GLU."""
+
+    def __init__(self, in_ch, out_ch, kernel, stride, padding, norm=True):
+        super().__init__()
+        self.conv = nn.ConvTranspose2d(in_ch, 2 * out_ch, kernel, stride, padding)
+        self.norm = nn.InstanceNorm2d(2 * out_ch, affine=True) if norm else nn.Identity()
+        self.glu = GLU()
+
+    def forward(self, x):
+        return self.glu(self.norm(self.conv(x)))
+
+
+class GeneratorStarVC(nn.Module):
+    """StarGAN-VC generator: 2D gated encoder to a (5 x frames/4) bottleneck, and a
+    gated decoder whose every layer also sees the target code as extra channels."""
+
+    def __init__(self, dims: int, num_domains: int, channels: int = 32):
+        super().__init__()
+        if dims % 4:
+            raise ValueError(f"GeneratorStarVC needs a feature dimension divisible by 4, got {dims}")
+        c, n, q = channels, num_domains, dims // 4
+        self.num_domains = n
+        self.encoder = nn.Sequential(
+            GatedConv(2, 1, c, (3, 9), padding=(1, 4)),
+            GatedConv(2, c, 2 * c, (4, 8), stride=2, padding=(1, 3)),
+            GatedConv(2, 2 * c, 4 * c, (4, 8), stride=2, padding=(1, 3)),
+            GatedConv(2, 4 * c, 2 * c, (3, 5), padding=(1, 2)),
+            GatedConv(2, 2 * c, 5, (q, 5), stride=(q, 1), padding=(0, 2)),
+        )
+        self.decoder = nn.ModuleList([
+            GatedDeconv(5 + n, 2 * c, (q, 5), (q, 1), (0, 2)),
+            GatedDeconv(2 * c + n, 4 * c, (3, 5), 1, (1, 2)),
+            GatedDeconv(4 * c + n, 2 * c, (4, 8), 2, (1, 3)),
+            GatedDeconv(2 * c + n, c, (4, 8), 2, (1, 3)),
+        ])
+        self.out = nn.ConvTranspose2d(c + n, 1, (3, 9), 1, (1, 4))
+
+    def forward(self, x, src, trg):
+        x, frames = pad_time(x, 4)
+        code = F.one_hot(trg, self.num_domains)
+        h = self.encoder(x.unsqueeze(1))
+        for layer in self.decoder:
+            h = layer(_with_code(h, code))
+        return self.out(_with_code(h, code)).squeeze(1)[..., :frames]
+
+
+class DiscriminatorStarVC(nn.Module):
+    """StarGAN-VC discriminator: gated CNN with the target code concatenated to every
+    layer's input; linear patch scores (the adversarial loss decides the link)."""
+
+    def __init__(self, dims: int, num_domains: int, channels: int = 32):
+        super().__init__()
+        c, n = channels, num_domains
+        self.num_domains = n
+        self.layers = nn.ModuleList([
+            GatedConv(2, 1 + n, c, (3, 9), padding=(1, 4), norm="none"),
+            GatedConv(2, c + n, c, (3, 8), stride=(1, 2), padding=(1, 3)),
+            GatedConv(2, c + n, c, (3, 8), stride=(1, 2), padding=(1, 3)),
+            GatedConv(2, c + n, c, (3, 6), stride=(1, 2), padding=(1, 2)),
+        ])
+        self.out = nn.Conv2d(c + n, 1, (dims, 3), padding=(0, 1))
+
+    def forward(self, x, src, trg):
+        code = F.one_hot(trg, self.num_domains)
+        h = x.unsqueeze(1)
+        for layer in self.layers:
+            h = layer(_with_code(h, code))
+        return self.out(_with_code(h, code))
+
+
+class DomainClassifier(nn.Module):
+    """StarGAN-VC domain classifier C(x): speaker logits from a gated CNN, averaged over time."""
+
+    def __init__(self, dims: int, num_domains: int, channels: int = 32):
+        super().__init__()
+        c = channels
+        self.net = nn.Sequential(
+            GatedConv(2, 1, c, (4, 4), stride=(2, 2), padding=(1, 1), norm="none"),
+            GatedConv(2, c, c, (4, 4), stride=(2, 2), padding=(1, 1)),
+            GatedConv(2, c, c, (4, 4), stride=(2, 2), padding=(1, 1)),
+            GatedConv(2, c, c, (3, 4), stride=(1, 2), padding=(1, 1)),
+        )
+        self.out = nn.Conv2d(c, num_domains, (1, 1))
+
+    def forward(self, x):
+        return self.out(self.net(x.unsqueeze(1))).mean((2, 3))
+
+
+class CINGatedBlock1d(nn.Module):
+    """Conv1d -> conditional instance norm (pair code) -> GLU."""
+
+    def __init__(self, channels: int, code_dim: int, kernel: int = 5):
+        super().__init__()
+        self.conv = nn.Conv1d(channels, 2 * channels, kernel, padding=kernel // 2)
+        self.norm = ConditionalInstanceNorm(2 * channels, code_dim)
+        self.glu = GLU()
+
+    def forward(self, x, code):
+        return self.glu(self.norm(self.conv(x), code))
+
+
+class GeneratorStarVC2(nn.Module):
+    """StarGAN-VC2 generator: the 2-1-2D network of CycleGAN-VC2 whose 1D blocks use
+    modulation-based CIN driven by the concatenated source and target codes."""
+
+    def __init__(self, dims: int, num_domains: int, channels: int = 128, num_blocks: int = 9, residual: bool = False):
+        super().__init__()
+        if dims % 4:
+            raise ValueError(f"GeneratorStarVC2 needs a feature dimension divisible by 4, got {dims}")
+        c, q = channels, dims // 4
+        self.num_domains, self.residual = num_domains, residual
+        self.inp = GatedConv(2, 1, c, (5, 15), norm="none")
+        self.down = nn.Sequential(GatedConv(2, c, 2 * c, (5, 5), stride=2), GatedConv(2, 2 * c, 2 * c, (5, 5), stride=2))
+        self.to_1d = nn.Sequential(nn.Conv1d(2 * c * q, 2 * c, 1), nn.InstanceNorm1d(2 * c, affine=True))
+        self.blocks = nn.ModuleList([CINGatedBlock1d(2 * c, 2 * num_domains) for _ in range(num_blocks)])
+        self.to_2d = nn.Sequential(nn.Conv1d(2 * c, 2 * c * q, 1), nn.InstanceNorm1d(2 * c * q, affine=True))
+        self.up = nn.Sequential(GatedUpsample(2, 2 * c, c, (5, 5)), GatedUpsample(2, c, c // 2, (5, 5)))
+        self.out = nn.Conv2d(c // 2, 1, (5, 15), padding=(2, 7))
+        if residual:
+            nn.init.zeros_(self.out.weight)
+            nn.init.zeros_(self.out.bias)
+
+    def forward(self, x, src, trg):
+        xp, frames = pad_time(x, 4)
+        code = pair_code(src, trg, self.num_domains, xp.dtype)
+        h = self.down(self.inp(xp.unsqueeze(1)))
+        b, ch, q, t = h.shape
+        h = self.to_1d(h.reshape(b, ch * q, t))
+        for block in self.blocks:
+            h = block(h, code)
+        h = self.up(self.to_2d(h).reshape(b, ch, q, t))
+        y = self.out(h).squeeze(1)[..., :frames]
+        return x + y if self.residual else y
+
+
+class ProjectionDiscriminator(nn.Module):
+    """StarGAN-VC2 discriminator: gated 2D convs, global sum pooling and a projection
+    on the embedding of the (source, target) pair: D(y, c_src, c_trg)."""
+
+    def __init__(self, dims: int, num_domains: int, channels: int = 128):
+        super().__init__()
+        c = channels
+        self.num_domains = num_domains
+        self.net = nn.Sequential(
+            GatedConv(2, 1, c, (3, 3), norm="none"),
+            GatedConv(2, c, 2 * c, (3, 3), stride=2),
+            GatedConv(2, 2 * c, 4 * c, (3, 3), stride=2),
+            GatedConv(2, 4 * c, 8 * c, (3, 3), stride=2),
+            GatedConv(2, 8 * c, 8 * c, (1, 5)),
+        )
+        self.head = ProjectionHead(8 * c, num_domains * num_domains)
+
+    def forward(self, x, src, trg):
+        return self.head(self.net(x.unsqueeze(1)), src * self.num_domains + trg)

@@ -1,0 +1,121 @@
+"""StarGAN-VC and StarGAN-VC2 = the multi-domain objective + these networks + WORLD features."""
+from __future__ import annotations
+
+import copy
+
+import torch
+from torch import nn
+
+from ..conversion import sample_media
+from ..engine.objectives import MultiDomainObjective
+from ..errors import VcganError
+from ..features.cache import FeatureStore
+from ..features.world import FeatureConfig
+from ..segments import DomainPairSampler, normalized_training_set, sampler_seed
+from .networks import DiscriminatorStarVC, DomainClassifier, GeneratorStarVC, GeneratorStarVC2, ProjectionDiscriminator
+
+VERSIONS = {"stargan_vc": 1, "stargan_vc2": 2}
+
+MODEL_DEFAULTS = {
+    "channels": None,  # generator width; None: the paper's (32 for StarGAN-VC, 128 for StarGAN-VC2)
+    "disc_channels": None,  # discriminator/classifier width; None: the paper's (32 / 128)
+    "num_blocks": 9,  # StarGAN-VC2: 1D CIN blocks
+    "residual": False,  # StarGAN-VC2: generator adds its output to its input
+}
+LOSS_DEFAULTS = {
+    "adversarial": "lsgan",
+    "cls_weight": None,  # None: 1 for StarGAN-VC (domain classifier), 0 for StarGAN-VC2 (no classifier)
+    "cycle_weight": 10.0,
+    "identity_weight": [[0, 5.0], [10000, 0.0]],
+    "gp_weight": 10.0,
+}
+
+
+def build_networks(version: int, dims: int, num_domains: int, model: dict):
+    """(generator, discriminator, classifier or None) for a version and model config."""
+    if version == 1:
+        c, dc = model["channels"] or 32, model["disc_channels"] or 32
+        return (GeneratorStarVC(dims, num_domains, c), DiscriminatorStarVC(dims, num_domains, dc),
+                DomainClassifier(dims, num_domains, dc))
+    c, dc = model["channels"] or 128, model["disc_channels"] or 128
+    return (GeneratorStarVC2(dims, num_domains, c, model["num_blocks"], model["residual"]),
+            ProjectionDiscriminator(dims, num_domains, dc), None)
+
+
+def cls_weight_for(version: int, loss: dict):
+    return loss["cls_weight"] if loss["cls_weight"] is not None else (1.0 if version == 1 else 0.0)
+
+
+class StarGANVC(MultiDomainObjective):
+    """Speaker ``i`` of ``speakers`` has domain code ``i``; the list is stored in checkpoints."""
+
+    def __init__(self, version: int, speakers: list[str], stats: dict, features: FeatureConfig,
+                 model: dict, loss: dict, sample_utterance=None):
+        g, d, c = build_networks(version, features.spectral_dim, len(speakers), model)
+        super().__init__(g, d, c, adversarial=loss["adversarial"], cls_weight=cls_weight_for(version, loss),
+                         cycle_weight=loss["cycle_weight"], identity_weight=loss["identity_weight"],
+                         gp_weight=loss["gp_weight"])
+        self.version = version
+        self.speakers = list(speakers)
+        self.stats = {s: stats[s] for s in speakers}
+        self.features = features
+        self.model_cfg = dict(model)
+        self.sample_utterance = sample_utterance  # (speaker, WorldFeatures) of a test utterance
+
+    def metadata(self) -> dict:
+        return {"family": "stargan_vc", "version": self.version, "speakers": list(self.speakers),
+                "stats": copy.deepcopy(self.stats), "features": self.features.to_dict(), "model": self.model_cfg}
+
+    def samples(self, step):
+        if self.sample_utterance is None:
+            return []
+        src, utt = self.sample_utterance
+        gen = self.generators["g"]
+        dev = next(gen.parameters()).device
+        out = []
+        for tgt in self.speakers:
+            if tgt != src:
+                conditioned = Conditioned(gen, self.speakers.index(src), self.speakers.index(tgt))
+                out += sample_media(utt, self.features, self.stats, src, tgt,
+                                    lambda x, m=conditioned: m(x.to(dev)).float().cpu(), step)
+        return out
+
+
+class Conditioned(nn.Module):
+    """A multi-domain generator fixed to one (source, target) pair: x -> G(x, src, trg)."""
+
+    def __init__(self, generator: nn.Module, src: int, trg: int):
+        super().__init__()
+        self.generator, self.src, self.trg = generator, src, trg
+
+    def forward(self, x):
+        b = x.shape[0]
+        src = torch.full((b,), self.src, dtype=torch.long, device=x.device)
+        trg = torch.full((b,), self.trg, dtype=torch.long, device=x.device)
+        return self.generator(x, src, trg)
+
+
+def build_task(cfg: dict, store: FeatureStore):
+    data = cfg["data"]
+    speakers = list(data["speakers"] or store.speakers)
+    store.check_speakers(speakers)
+    if len(speakers) < 2:
+        raise VcganError(f"data.speakers: a many-to-many model needs at least 2 speakers, got {speakers}")
+    version = VERSIONS[cfg["task"]]
+    sample = next(((s, u[0]) for s in speakers for u in [store.utterances(s, "test")] if u), None)
+    task = StarGANVC(version, speakers, store.stats, store.config, cfg["model"], cfg["loss"], sample_utterance=sample)
+    sampler = DomainPairSampler({s: normalized_training_set(store, s) for s in speakers},
+                                data["segment_frames"], data["batch_size"], seed=sampler_seed(cfg))
+    return task, sampler
+
+
+def load_generator(meta: dict, state: dict, source: str, target: str) -> nn.Module:
+    """The generator of a StarGAN-VC(2) checkpoint fixed to ``source -> target``."""
+    speakers = meta["speakers"]
+    for role, name in (("source", source), ("target", target)):
+        if name not in speakers:
+            raise VcganError(f"unknown {role} speaker {name!r}; this model knows: {', '.join(speakers)}")
+    g, _, _ = build_networks(meta["version"], meta["features"]["spectral_dim"], len(speakers), meta["model"])
+    prefix = "generators.g."
+    g.load_state_dict({k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)})
+    return Conditioned(g.eval(), speakers.index(source), speakers.index(target)).eval()
