@@ -12,7 +12,7 @@ cd "$(dirname "$0")"
 
 stage=0
 stop_stage=4
-conf=conf/demo.yaml
+conf=conf/cpu.yaml
 corpus=../demo/corpus
 layout=auto
 speakers="kal ked slt"
