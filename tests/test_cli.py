@@ -147,3 +147,22 @@ def test_convert_refuses_corrupt_checkpoint(tmp_path, tiny_corpus, capsys):
     assert run(["convert", "--checkpoint", bad, "--source", "kal", "--target", "slt",
                 tiny_corpus / "kal" / "test", "-o", tmp_path / "o"]) == 2
     assert "not a readable vcgan checkpoint" in capsys.readouterr().err
+
+
+def test_prepare_adds_speakers_to_an_existing_feature_directory(tiny_corpus, tmp_path):
+    out = tmp_path / "feats"
+    assert run(["prepare", "--corpus", tiny_corpus, "--out", out, "--speakers", "kal", "--jobs", "1"]) == 0
+    assert run(["prepare", "--corpus", tiny_corpus, "--out", out, "--speakers", "ked", "--jobs", "1"]) == 0
+    assert set(json.loads((out / "manifest.json").read_text())) == {"kal", "ked"}
+    assert set(json.loads((out / "stats.json").read_text())) == {"kal", "ked"}
+    # a different analysis configuration is refused instead of mixing features
+    assert run(["prepare", "--corpus", tiny_corpus, "--out", out, "--speakers", "slt", "f0_method=dio"]) == 2
+
+
+def test_resume_with_a_different_model_is_refused(tiny_feats, tmp_path, capsys):
+    base = ["train", f"data.feats_dir={tiny_feats}", f"out_dir={tmp_path}", "data.segment_frames=32",
+            "data.batch_size=1", "model.disc_channels=8", "train.steps=1", "train.progress=false"]
+    assert run(base + ["model.channels=8"]) == 0
+    capsys.readouterr()
+    assert run(base + ["model.channels=16", "train.steps=2"]) == 2
+    assert "do not match" in capsys.readouterr().err

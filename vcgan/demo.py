@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import VcganError
+from .fileio import atomic_write_text
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -96,11 +97,10 @@ def run_demo(out_dir="exp/demo", minutes: float = 10.0, corpus=None, source="kal
         lines.append(f"| {name} | {r['mcd']:.2f} | {r['log_f0_rmse']:.4f} | {r['vuv_error']:.3f} |")
     lines += ["", f"Converted speech: {model_dir}", f"Spectral envelopes: {png}",
               f"Training curves: {report['training_curves_png']}", ""]
-    (out / "report.md").write_text("\n".join(lines))
-    (out / "report.json").write_text(json.dumps(report, indent=1))
+    atomic_write_text(out / "report.md", "\n".join(lines))
+    atomic_write_text(out / "report.json", json.dumps(report, indent=1))
     for name, res in results.items():
-        res_md = markdown_table(res, name)
-        (out / f"eval_{name.replace(' ', '_')}.md").write_text(res_md)
+        atomic_write_text(out / f"eval_{name.replace(' ', '_')}.md", markdown_table(res, name))
     print("\n".join(lines))
     print(f"report: {out / 'report.md'}  (total {report['minutes_total']:.1f} min)")
     return report

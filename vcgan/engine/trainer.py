@@ -12,7 +12,8 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from ..errors import VcganError
+from ..errors import CheckpointError, VcganError
+from ..fileio import atomic_write_text
 from . import distributed
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import dump_yaml
@@ -144,7 +145,13 @@ class Trainer:
         }
 
     def load_state_dict(self, state: dict) -> None:
-        self.task.load_state_dict(state["task"])
+        try:
+            self.task.load_state_dict(state["task"])
+        except RuntimeError as exc:
+            raise CheckpointError(
+                "the checkpoint's networks do not match this config's model (different task or sizes); "
+                f"train into another out_dir or pass --resume no\n{str(exc).splitlines()[0]}"
+            ) from None
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])
         self.sched_g.load_state_dict(state["sched_g"])
@@ -263,7 +270,7 @@ class Trainer:
         c = self.cfg
         if self.is_main:
             self.out_dir.mkdir(parents=True, exist_ok=True)
-            (self.out_dir / "config.yaml").write_text(dump_yaml(self.full_config))
+            atomic_write_text(self.out_dir / "config.yaml", dump_yaml(self.full_config))
         resumed = self.resume(resume) if resume is not False else False
         if resume not in (None, False) and not resumed:
             raise VcganError(f"{resume}: checkpoint to resume from not found")

@@ -20,18 +20,11 @@ import yaml
 from tqdm import tqdm
 
 from ..errors import AudioError, VcganError
+from ..fileio import atomic_write_text
 from .audio import load_audio
 from .corpus import Corpus
 from .f0 import log_f0_stats
 from .world import FeatureConfig, WorldFeatures, analyze
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
 
 
 def save_features(path: Path, feats: WorldFeatures) -> None:
@@ -94,7 +87,9 @@ def prepare_features(
             )
     atomic_write_text(cfg_file, yaml.safe_dump(cfg.to_dict(), sort_keys=False))
 
-    todo, manifest = [], {}
+    todo = []
+    # speakers prepared earlier into the same directory stay in the manifest
+    manifest = json.loads((out_dir / "manifest.json").read_text()) if (out_dir / "manifest.json").is_file() else {}
     for spk, splits in corpus.items():
         manifest[spk] = {}
         for split, files in splits.items():

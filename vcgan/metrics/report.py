@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import VcganError
+from ..fileio import atomic_write_text
 from .mcd import score_dirs, summarize
 
 DIRECTION = re.compile(r"^(?P<src>.+)_to_(?P<tgt>.+)$")
@@ -62,6 +63,6 @@ def write_report(result: dict, out_prefix, title=None) -> tuple[Path, Path]:
     out_prefix.parent.mkdir(parents=True, exist_ok=True)
     js = out_prefix.with_suffix(".json")
     md = out_prefix.with_suffix(".md")
-    js.write_text(json.dumps(result, indent=1))
-    md.write_text(markdown_table(result, title))
+    atomic_write_text(js, json.dumps(result, indent=1))
+    atomic_write_text(md, markdown_table(result, title))
     return js, md
