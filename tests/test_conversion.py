@@ -58,8 +58,15 @@ def test_convert_any_length(tiny_checkpoint, demo_corpus, seconds, tmp_path):
     assert np.isfinite(whole).all() and np.abs(whole).max() <= 1.0
     if seconds > 5:
         chunked = conv.convert_array(x, "kal", "slt", chunk_frames=400, chunk_overlap=64)
-        assert len(chunked) == len(whole)
-        assert np.corrcoef(chunked, whole)[0, 1] > 0.9
+        assert len(chunked) == len(whole) and np.isfinite(chunked).all()
+        # in feature space, chunking changes the output far less than the conversion does
+        feats = analyze(x, conv.features)
+        src, tgt = (SpeakerStats.from_dict(conv.stats[s]) for s in ("kal", "slt"))
+        mapping = conv._mapping_for("kal", "slt")
+        a = convert_features(feats, src, tgt, mapping).spectral
+        b = convert_features(feats, src, tgt, mapping, chunk_frames=400, chunk_overlap=64).spectral
+        stats_only = convert_features(feats, src, tgt).spectral
+        assert np.abs(a - b)[:, 1:].mean() < 0.5 * np.abs(a - stats_only)[:, 1:].mean()
     reverse = conv.convert_array(x, "slt", "kal")
     assert len(reverse) == len(whole)
 

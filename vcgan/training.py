@@ -83,6 +83,9 @@ def build(cfg: dict):
 
 
 def train(cfg: dict, resume=None) -> dict:
+    import torch
+
+    torch.manual_seed(int(cfg["train"]["seed"]))  # network initialisation follows train.seed
     task, sampler, _ = build(cfg)
     trainer = Trainer(task, sampler, cfg["train"], Path(cfg["out_dir"]), full_config=cfg)
     return trainer.fit(resume=resume)

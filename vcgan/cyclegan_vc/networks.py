@@ -11,15 +11,9 @@ of the FLOPs.
 """
 from __future__ import annotations
 
-import torch
 from torch import nn
 
-from ..nn import GatedConv, GatedUpsample, ResidualBlock1d, pad_time
-
-
-def _zero_init(conv: nn.Module) -> None:
-    nn.init.zeros_(conv.weight)
-    nn.init.zeros_(conv.bias)
+from ..nn import GatedConv, GatedUpsample, ResidualBlock1d, TwoOneTwoD, gated_patch_trunk, pad_time, zero_init
 
 
 class GeneratorVC1(nn.Module):
@@ -34,12 +28,12 @@ class GeneratorVC1(nn.Module):
             GatedConv(1, c, 2 * c, 5, stride=2),
             GatedConv(1, 2 * c, 4 * c, 5, stride=2),
             *[ResidualBlock1d(4 * c, 8 * c) for _ in range(num_res_blocks)],
+            GatedUpsample(1, 4 * c, 4 * c, 5),
             GatedUpsample(1, 4 * c, 2 * c, 5),
-            GatedUpsample(1, 2 * c, c, 5),
-            nn.Conv1d(c, dims, 15, padding=7),
+            nn.Conv1d(2 * c, dims, 15, padding=7),
         )
         if residual:
-            _zero_init(self.net[-1])
+            zero_init(self.net[-1])
 
     def forward(self, x):
         xp, n = pad_time(x, 4)
@@ -78,32 +72,12 @@ class GeneratorVC2(nn.Module):
 
     def __init__(self, dims: int = 36, channels: int = 128, num_res_blocks: int = 6, residual: bool = False):
         super().__init__()
-        self.residual = residual
-        if dims % 4:
-            raise ValueError(f"GeneratorVC2 needs a feature dimension divisible by 4, got {dims}")
-        c = channels
-        self.q = dims // 4
-        self.inp = GatedConv(2, 1, c, (5, 15), norm="none")
-        self.down = nn.Sequential(
-            GatedConv(2, c, 2 * c, (5, 5), stride=2),
-            GatedConv(2, 2 * c, 2 * c, (5, 5), stride=2),
-        )
-        self.to_1d = nn.Sequential(nn.Conv1d(2 * c * self.q, 2 * c, 1), nn.InstanceNorm1d(2 * c, affine=True))
-        self.res = nn.Sequential(*[ResidualBlock1d(2 * c, 4 * c) for _ in range(num_res_blocks)])
-        self.to_2d = nn.Sequential(nn.Conv1d(2 * c, 2 * c * self.q, 1), nn.InstanceNorm1d(2 * c * self.q, affine=True))
-        self.up = nn.Sequential(GatedUpsample(2, 2 * c, c, (5, 5)), GatedUpsample(2, c, c // 2, (5, 5)))
-        self.out = nn.Conv2d(c // 2, 1, (5, 15), padding=(2, 7))
-        if residual:
-            _zero_init(self.out)
+        self.body = TwoOneTwoD(dims, channels, residual)
+        width = self.body.middle_channels
+        self.res = nn.Sequential(*[ResidualBlock1d(width, 2 * width) for _ in range(num_res_blocks)])
 
     def forward(self, x):
-        xp, n = pad_time(x, 4)
-        h = self.down(self.inp(xp.unsqueeze(1)))
-        b, ch, q, t = h.shape
-        h = self.to_2d(self.res(self.to_1d(h.reshape(b, ch * q, t))))
-        h = self.up(h.reshape(b, ch, q, t))
-        y = self.out(h).squeeze(1)[..., :n]
-        return x + y if self.residual else y
+        return self.body(x, self.res)
 
 
 class PatchDiscriminator(nn.Module):
@@ -111,15 +85,7 @@ class PatchDiscriminator(nn.Module):
 
     def __init__(self, dims: int = 36, channels: int = 128):
         super().__init__()
-        c = channels
-        self.net = nn.Sequential(
-            GatedConv(2, 1, c, (3, 3), norm="none"),
-            GatedConv(2, c, 2 * c, (3, 3), stride=2),
-            GatedConv(2, 2 * c, 4 * c, (3, 3), stride=2),
-            GatedConv(2, 4 * c, 8 * c, (3, 3), stride=2),
-            GatedConv(2, 8 * c, 8 * c, (1, 5)),
-            nn.Conv2d(8 * c, 1, (1, 3), padding=(0, 1)),
-        )
+        self.net = nn.Sequential(*gated_patch_trunk(channels), nn.Conv2d(8 * channels, 1, (1, 3), padding=(0, 1)))
 
     def forward(self, x):
         return self.net(x.unsqueeze(1))

@@ -98,11 +98,15 @@ class CycleConsistentObjective(Task):
             if self.adv.kind == "wgan-gp":
                 losses[f"gp_{dom}"] = gradient_penalty(d[dom], real, fakes[dom])
         total = sum(v if not k.startswith("gp") else self.gp_weight * v for k, v in losses.items())
-        if "a2" in d and self.two_step(step) > 0:
+        w2 = self.two_step(step)
+        if "a2" in d and w2 > 0:
             for dom in ("a", "b"):
-                real = batch[dom]
-                losses[f"adv2_{dom}"] = self.adv.d_loss(*_scores(d[dom + "2"], real, fakes["cyc_" + dom].to(real.dtype)))
-                total = total + losses[f"adv2_{dom}"]
+                real, cyc = batch[dom], fakes["cyc_" + dom]
+                losses[f"adv2_{dom}"] = self.adv.d_loss(*_scores(d[dom + "2"], real, cyc.to(real.dtype)))
+                total = total + w2 * losses[f"adv2_{dom}"]
+                if self.adv.kind == "wgan-gp":
+                    losses[f"gp2_{dom}"] = gradient_penalty(d[dom + "2"], real, cyc)
+                    total = total + self.gp_weight * losses[f"gp2_{dom}"]
         losses["total"] = total
         return losses
 

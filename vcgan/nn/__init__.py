@@ -1,6 +1,7 @@
 """Network building blocks shared by speech and image models."""
-from .blocks import GLU, GatedConv, GatedUpsample, PixelShuffle1d, ResidualBlock1d, pad_time
+from .blocks import (GLU, GatedConv, GatedUpsample, PixelShuffle1d, ResidualBlock1d, TwoOneTwoD, gated_patch_trunk,
+                     pad_time, zero_init)
 from .conditional import ConditionalInstanceNorm, ProjectionHead, pair_code
 
 __all__ = ["GLU", "ConditionalInstanceNorm", "GatedConv", "GatedUpsample", "PixelShuffle1d", "ProjectionHead",
-           "ResidualBlock1d", "pad_time", "pair_code"]
+           "ResidualBlock1d", "TwoOneTwoD", "gated_patch_trunk", "pad_time", "pair_code", "zero_init"]

@@ -11,7 +11,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..nn import GLU, ConditionalInstanceNorm, GatedConv, GatedUpsample, ProjectionHead, pad_time, pair_code
+from ..nn import (GLU, ConditionalInstanceNorm, GatedConv, ProjectionHead, TwoOneTwoD, gated_patch_trunk,
+                  pad_time, pair_code)
 
 
 def _with_code(h: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
@@ -128,32 +129,20 @@ class GeneratorStarVC2(nn.Module):
 
     def __init__(self, dims: int, num_domains: int, channels: int = 128, num_blocks: int = 9, residual: bool = False):
         super().__init__()
-        if dims % 4:
-            raise ValueError(f"GeneratorStarVC2 needs a feature dimension divisible by 4, got {dims}")
-        c, q = channels, dims // 4
-        self.num_domains, self.residual = num_domains, residual
-        self.inp = GatedConv(2, 1, c, (5, 15), norm="none")
-        self.down = nn.Sequential(GatedConv(2, c, 2 * c, (5, 5), stride=2), GatedConv(2, 2 * c, 2 * c, (5, 5), stride=2))
-        self.to_1d = nn.Sequential(nn.Conv1d(2 * c * q, 2 * c, 1), nn.InstanceNorm1d(2 * c, affine=True))
-        self.blocks = nn.ModuleList([CINGatedBlock1d(2 * c, 2 * num_domains) for _ in range(num_blocks)])
-        self.to_2d = nn.Sequential(nn.Conv1d(2 * c, 2 * c * q, 1), nn.InstanceNorm1d(2 * c * q, affine=True))
-        self.up = nn.Sequential(GatedUpsample(2, 2 * c, c, (5, 5)), GatedUpsample(2, c, c // 2, (5, 5)))
-        self.out = nn.Conv2d(c // 2, 1, (5, 15), padding=(2, 7))
-        if residual:
-            nn.init.zeros_(self.out.weight)
-            nn.init.zeros_(self.out.bias)
+        self.num_domains = num_domains
+        self.body = TwoOneTwoD(dims, channels, residual)
+        width = self.body.middle_channels
+        self.blocks = nn.ModuleList([CINGatedBlock1d(width, 2 * num_domains) for _ in range(num_blocks)])
 
     def forward(self, x, src, trg):
-        xp, frames = pad_time(x, 4)
-        code = pair_code(src, trg, self.num_domains, xp.dtype)
-        h = self.down(self.inp(xp.unsqueeze(1)))
-        b, ch, q, t = h.shape
-        h = self.to_1d(h.reshape(b, ch * q, t))
-        for block in self.blocks:
-            h = block(h, code)
-        h = self.up(self.to_2d(h).reshape(b, ch, q, t))
-        y = self.out(h).squeeze(1)[..., :frames]
-        return x + y if self.residual else y
+        code = pair_code(src, trg, self.num_domains, x.dtype)
+
+        def middle(h):
+            for block in self.blocks:
+                h = block(h, code)
+            return h
+
+        return self.body(x, middle)
 
 
 class ProjectionDiscriminator(nn.Module):
@@ -162,16 +151,9 @@ class ProjectionDiscriminator(nn.Module):
 
     def __init__(self, dims: int, num_domains: int, channels: int = 128):
         super().__init__()
-        c = channels
         self.num_domains = num_domains
-        self.net = nn.Sequential(
-            GatedConv(2, 1, c, (3, 3), norm="none"),
-            GatedConv(2, c, 2 * c, (3, 3), stride=2),
-            GatedConv(2, 2 * c, 4 * c, (3, 3), stride=2),
-            GatedConv(2, 4 * c, 8 * c, (3, 3), stride=2),
-            GatedConv(2, 8 * c, 8 * c, (1, 5)),
-        )
-        self.head = ProjectionHead(8 * c, num_domains * num_domains)
+        self.net = gated_patch_trunk(channels)
+        self.head = ProjectionHead(8 * channels, num_domains * num_domains)
 
     def forward(self, x, src, trg):
         return self.head(self.net(x.unsqueeze(1)), src * self.num_domains + trg)

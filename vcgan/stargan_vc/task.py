@@ -23,7 +23,7 @@ MODEL_DEFAULTS = {
     "residual": False,  # StarGAN-VC2: generator adds its output to its input
 }
 LOSS_DEFAULTS = {
-    "adversarial": "lsgan",
+    "adversarial": None,  # None: the paper's (cross-entropy for StarGAN-VC, LSGAN for StarGAN-VC2)
     "cls_weight": None,  # None: 1 for StarGAN-VC (domain classifier), 0 for StarGAN-VC2 (no classifier)
     "cycle_weight": 10.0,
     "identity_weight": [[0, 5.0], [10000, 0.0]],
@@ -52,7 +52,8 @@ class StarGANVC(MultiDomainObjective):
     def __init__(self, version: int, speakers: list[str], stats: dict, features: FeatureConfig,
                  model: dict, loss: dict, sample_utterance=None):
         g, d, c = build_networks(version, features.spectral_dim, len(speakers), model)
-        super().__init__(g, d, c, adversarial=loss["adversarial"], cls_weight=cls_weight_for(version, loss),
+        adversarial = loss["adversarial"] or ("nonsaturating" if version == 1 else "lsgan")
+        super().__init__(g, d, c, adversarial=adversarial, cls_weight=cls_weight_for(version, loss),
                          cycle_weight=loss["cycle_weight"], identity_weight=loss["identity_weight"],
                          gp_weight=loss["gp_weight"])
         self.version = version
