@@ -165,4 +165,4 @@ def test_resume_with_a_different_model_is_refused(tiny_feats, tmp_path, capsys):
     assert run(base + ["model.channels=8"]) == 0
     capsys.readouterr()
     assert run(base + ["model.channels=16", "train.steps=2"]) == 2
-    assert "do not match" in capsys.readouterr().err
+    assert "trained with other model" in capsys.readouterr().err

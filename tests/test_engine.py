@@ -91,3 +91,41 @@ def test_config_merge_rejects_unknown_and_mistyped_keys():
     assert parse_overrides(["train.steps=7", "name=y"]) == {"train": {"steps": 7}, "name": "y"}
     with pytest.raises(ConfigError, match="key=value"):
         parse_overrides(["train.steps"])
+
+
+def test_training_config_validation():
+    from vcgan.training import resolve_config
+
+    cfg = resolve_config(None, ["train.g_lr=5e-4", "data.speakers=[kal, slt]", "task=stargan_vc2"])
+    assert cfg["train"]["g_lr"] == 5e-4 and cfg["data"]["speakers"] == ["kal", "slt"]
+    for bad, key in [("train.log_every=0", "train.log_every"), ("data.batch_size=2.5", "data.batch_size"),
+                     ("train.lr_decay_start=soon", "train.lr_decay_start"), ("data.speakers=kal", "data.speakers"),
+                     ("train.g_betas=0.5", "train.g_betas"), ("task=pix2pix", "task")]:
+        with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+            resolve_config(None, [bad])
+    with pytest.raises(ConfigError, match="two_step_weight"):
+        resolve_config(None, ["task=cyclegan_vc", "loss.two_step_weight=1.0"])
+    with pytest.raises(ConfigError, match="cls_weight"):
+        resolve_config(None, ["task=stargan_vc2", "loss.cls_weight=1.0"])
+    with pytest.raises(ConfigError, match="spectral_dim"):
+        from vcgan.cyclegan_vc import GeneratorVC2
+
+        GeneratorVC2(35)
+
+
+def test_mcd_on_hand_computed_inputs():
+    import numpy as np
+
+    from vcgan.metrics.mcd import MCD_CONST, score_features
+
+    rng = np.random.default_rng(0)
+    mc = rng.normal(size=(50, 25))
+    f0 = np.where(rng.random(50) > 0.3, 120.0, 0.0)
+    same = score_features("same", mc, f0, mc, f0)
+    assert same.mcd == pytest.approx(0.0) and same.log_f0_rmse == pytest.approx(0.0) and same.vuv_error == 0.0
+    shifted = mc.copy()
+    shifted[:, 1:] += 0.1  # every frame differs by 0.1 in each of 24 coefficients; c0 changes do not count
+    shifted[:, 0] += 5.0
+    s = score_features("shift", mc, f0, shifted, f0 * 2)
+    assert s.mcd == pytest.approx(MCD_CONST * np.sqrt(24 * 0.01), rel=1e-6)
+    assert s.log_f0_rmse == pytest.approx(np.log(2.0))

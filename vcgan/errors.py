@@ -9,7 +9,7 @@ class AudioError(VcganError):
     """An audio file is missing, empty, corrupt, silent or otherwise unusable."""
 
 
-class ConfigError(VcganError):
+class ConfigError(VcganError, ValueError):
     """A configuration file or override is invalid (unknown key, wrong type)."""
 
 

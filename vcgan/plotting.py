@@ -19,8 +19,9 @@ def _pyplot():
 def plot_training_curves(log_path, out_path) -> Path:
     rows = [json.loads(line) for line in Path(log_path).read_text().splitlines() if line.strip()]
     plt = _pyplot()
-    groups = {"generator": [k for k in rows[-1] if k.startswith("g/")],
-              "discriminator": [k for k in rows[-1] if k.startswith("d/")]}
+    keys = list(dict.fromkeys(k for r in rows for k in r))  # losses that stop (identity) stay plotted
+    groups = {"generator": [k for k in keys if k.startswith("g/")],
+              "discriminator": [k for k in keys if k.startswith("d/")]}
     fig, axes = plt.subplots(1, 2, figsize=(12, 4))
     steps = [r["step"] for r in rows]
     for ax, (title, keys) in zip(axes, groups.items()):

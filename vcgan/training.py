@@ -23,8 +23,38 @@ COMMON_DEFAULTS = {
         "batch_size": 1,
     },
     "train": TRAIN_DEFAULTS,
-    "convert": {"chunk_frames": None, "chunk_overlap": 32},
 }
+
+
+# types of keys whose default is null
+NULLABLE = {
+    "data.speakers": list, "train.max_minutes": (int, float), "train.lr_decay_start": int,
+    "train.num_threads": int, "model.channels": int, "model.disc_channels": int,
+    "loss.cls_weight": (int, float, list), "loss.adversarial": str,
+}
+# (key, smallest allowed value)
+MINIMUM = [("train.steps", 1), ("train.log_every", 1), ("train.checkpoint_every", 0), ("train.sample_every", 0),
+           ("train.keep_checkpoints", 1), ("train.g_lr", 1e-12), ("train.d_lr", 1e-12), ("train.max_minutes", 1e-3),
+           ("train.lr_decay_start", 0), ("data.segment_frames", 16), ("data.batch_size", 1),
+           ("model.channels", 2), ("model.disc_channels", 2)]
+
+
+def validate(cfg: dict) -> dict:
+    """Range checks and combinations a model family does not support."""
+    for key, low in MINIMUM:
+        node = cfg
+        for part in key.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        if node is not None and node < low:
+            raise ConfigError(f"config key '{key}': must be >= {low}, got {node!r}")
+    if cfg["data"]["speakers"] is not None and not all(isinstance(s, str) for s in cfg["data"]["speakers"]):
+        raise ConfigError(f"config key 'data.speakers': expected a list of names, got {cfg['data']['speakers']!r}")
+    loss = cfg["loss"]
+    if cfg["task"] == "cyclegan_vc" and loss.get("two_step_weight"):
+        raise ConfigError("config key 'loss.two_step_weight': the two-step loss belongs to CycleGAN-VC2; set task: cyclegan_vc2")
+    if cfg["task"] == "stargan_vc2" and loss.get("cls_weight"):
+        raise ConfigError("config key 'loss.cls_weight': StarGAN-VC2 has no domain classifier; use task: stargan_vc")
+    return cfg
 
 
 def _family(task: str):
@@ -58,7 +88,7 @@ def resolve_config(path=None, overrides: list[str] | None = None, base: dict | N
         user = _deep_update(user, load_yaml(path))
     user = _deep_update(user, parse_overrides(overrides or []))
     task = user.get("task", COMMON_DEFAULTS["task"])
-    return merge(defaults_for(task), user)
+    return validate(merge(defaults_for(task), user, types=NULLABLE))
 
 
 def _deep_update(a: dict, b: dict) -> dict:

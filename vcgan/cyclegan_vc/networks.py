@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from torch import nn
 
+from ..errors import ConfigError
+
 from ..nn import GatedConv, GatedUpsample, ResidualBlock1d, TwoOneTwoD, gated_patch_trunk, pad_time, zero_init
 
 
@@ -59,7 +61,7 @@ class DiscriminatorVC1(nn.Module):
             q = (q - 1) // 2 + 1
         q -= 5  # the last layer's kernel spans 6 bins without padding
         if q < 1:
-            raise ValueError(f"DiscriminatorVC1 needs at least 21 feature dimensions, got {dims}")
+            raise ConfigError(f"features.spectral_dim: the CycleGAN-VC discriminator needs at least 21, got {dims}")
         self.fc = nn.Conv1d(8 * c * q, 1, 1)
 
     def forward(self, x):

@@ -9,8 +9,18 @@ import yaml
 from ..errors import ConfigError
 
 
-def _check_type(key: str, default, value):
-    if default is None or value is None:
+def _check_type(key: str, default, value, types: dict):
+    if value is None:
+        return value
+    if default is None:
+        want = types.get(key)
+        if want is not None and not (isinstance(value, want) and not isinstance(value, bool)):
+            names = "/".join(t.__name__ for t in (want if isinstance(want, tuple) else (want,)))
+            raise ConfigError(f"config key '{key}': expected {names} (or null), got {value!r}")
+        return value
+    if isinstance(default, list):
+        if not isinstance(value, list):
+            raise ConfigError(f"config key '{key}': expected a list, got {value!r}")
         return value
     if isinstance(default, bool):
         if not isinstance(value, bool):
@@ -25,13 +35,20 @@ def _check_type(key: str, default, value):
             raise ConfigError(f"config key '{key}': expected a number, got {value!r}")
         if isinstance(default, float):
             value = float(value)
+        elif isinstance(value, float):
+            if not value.is_integer():
+                raise ConfigError(f"config key '{key}': expected a whole number, got {value!r}")
+            value = int(value)
     elif isinstance(default, str) and not isinstance(value, str):
         raise ConfigError(f"config key '{key}': expected a string, got {value!r}")
     return value
 
 
-def merge(defaults: dict, update: dict, prefix: str = "") -> dict:
-    """Return ``defaults`` updated by ``update``; raise on keys ``defaults`` lacks."""
+def merge(defaults: dict, update: dict, prefix: str = "", types: dict | None = None) -> dict:
+    """Return ``defaults`` updated by ``update``; raise on keys ``defaults`` lacks.
+
+    ``types`` maps dotted keys whose default is ``None`` to the type(s) they accept."""
+    types = types or {}
     out = copy.deepcopy(defaults)
     for k, v in (update or {}).items():
         key = f"{prefix}{k}"
@@ -40,9 +57,9 @@ def merge(defaults: dict, update: dict, prefix: str = "") -> dict:
         if isinstance(defaults[k], dict):
             if not isinstance(v, dict):
                 raise ConfigError(f"config key '{key}': expected a mapping, got {v!r}")
-            out[k] = merge(defaults[k], v, key + ".")
+            out[k] = merge(defaults[k], v, key + ".", types)
         else:
-            out[k] = _check_type(key, defaults[k], v)
+            out[k] = _check_type(key, defaults[k], v, types)
     return out
 
 

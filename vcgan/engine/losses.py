@@ -8,6 +8,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from ..errors import ConfigError
+
 ADVERSARIAL_KINDS = ("lsgan", "nonsaturating", "hinge", "wgan-gp")
 
 
@@ -17,7 +19,7 @@ class AdversarialLoss:
 
     def __init__(self, kind: str = "lsgan"):
         if kind not in ADVERSARIAL_KINDS:
-            raise ValueError(f"unknown adversarial loss {kind!r}; choose from {ADVERSARIAL_KINDS}")
+            raise ConfigError(f"loss.adversarial: unknown adversarial loss {kind!r}; choose from {ADVERSARIAL_KINDS}")
         self.kind = kind
 
     def d_loss(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import shutil
 import random
 import time
 from contextlib import nullcontext
@@ -46,10 +48,14 @@ class TrainingDiverged(VcganError):
 
 def resolve_device(name: str) -> torch.device:
     if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        name = "cuda" if torch.cuda.is_available() else "cpu"
     dev = torch.device(name)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise VcganError(f"train.device={name!r} but CUDA is not available")
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise VcganError(f"train.device={name!r} but CUDA is not available")
+        if dev.index is None and "LOCAL_RANK" in os.environ:  # one GPU per torchrun process
+            dev = torch.device("cuda", int(os.environ["LOCAL_RANK"]))
+        torch.cuda.set_device(dev)
     return dev
 
 
@@ -115,7 +121,6 @@ class Trainer:
         self.scaler_g = torch.amp.GradScaler(self.device.type, enabled=use_scaler)
         self.scaler_d = torch.amp.GradScaler(self.device.type, enabled=use_scaler)
         self.step = 0
-        self.history: list[dict] = []
         self._writer = None
 
     # ----------------------------------------------------------------- state
@@ -138,13 +143,21 @@ class Trainer:
             "sched_d": self.sched_d.state_dict(),
             "scaler_g": self.scaler_g.state_dict(),
             "scaler_d": self.scaler_d.state_dict(),
-            "rng": _rng_state(),
-            "data": self.data.state_dict(),
+            # one entry per data-parallel rank, so that each resumes its own sample stream
+            "rng": distributed.gather_objects(_rng_state()),
+            "data": distributed.gather_objects(self.data.state_dict()),
             "config": self.full_config,
             "meta": self.task.metadata(),
         }
 
     def load_state_dict(self, state: dict) -> None:
+        mine, theirs = self.task.metadata(), state.get("meta") or {}
+        differ = [k for k in ("family", "version", "speakers", "features", "model") if mine.get(k) != theirs.get(k)]
+        if differ:
+            raise CheckpointError(
+                f"the checkpoint was trained with other {', '.join(differ)} than this config "
+                f"({', '.join(f'{k}: {theirs.get(k)!r}' for k in differ)}); train into another out_dir or pass --resume no"
+            )
         try:
             self.task.load_state_dict(state["task"])
         except RuntimeError as exc:
@@ -158,15 +171,19 @@ class Trainer:
         self.sched_d.load_state_dict(state["sched_d"])
         self.scaler_g.load_state_dict(state["scaler_g"])
         self.scaler_d.load_state_dict(state["scaler_d"])
-        _set_rng_state(state["rng"])
-        self.data.load_state_dict(state["data"])
+        _set_rng_state(state["rng"][self.rank % len(state["rng"])])
+        self.data.load_state_dict(state["data"][self.rank % len(state["data"])])
         self.step = int(state["step"])
 
     def save(self) -> Path | None:
+        """Write ``step_N.pt`` and ``latest.pt`` (call on every rank; rank 0 writes)."""
+        state = self.state_dict()  # gathers per-rank states: every rank takes part
         if not self.is_main:
             return None
-        path = save_checkpoint(self.state_dict(), self.checkpoint_dir / f"step_{self.step:08d}.pt")
-        save_checkpoint(self.state_dict(), self.checkpoint_dir / "latest.pt")
+        path = save_checkpoint(state, self.checkpoint_dir / f"step_{self.step:08d}.pt")
+        tmp = self.checkpoint_dir / ".latest.pt.tmp"
+        shutil.copyfile(path, tmp)
+        os.replace(tmp, self.checkpoint_dir / "latest.pt")
         old = sorted(self.checkpoint_dir.glob("step_*.pt"))[: -max(1, int(self.cfg["keep_checkpoints"]))]
         for p in old:
             p.unlink(missing_ok=True)
@@ -187,12 +204,12 @@ class Trainer:
         return torch.autocast(self.device.type, dtype=self.autocast_dtype)
 
     def _check_finite(self, losses: dict, which: str) -> None:
-        for name, value in losses.items():
-            if not torch.isfinite(value.detach()).all():
-                raise TrainingDiverged(
-                    f"{which} loss '{name}' became {value.item()} at step {self.step}; "
-                    "lower the learning rate, use precision=fp32, or check the data for NaNs"
-                )
+        bad = [(n, v.item()) for n, v in losses.items() if not torch.isfinite(v.detach()).all()]
+        if distributed.any_rank(bool(bad), self.device):  # every rank stops together
+            where = f"{which} loss '{bad[0][0]}' became {bad[0][1]}" if bad else f"a {which} loss diverged on another rank"
+            raise TrainingDiverged(
+                f"{where} at step {self.step}; lower the learning rate, use precision=fp32, or check the data for NaNs"
+            )
 
     def _update(self, losses, opt, scaler, params):
         opt.zero_grad(set_to_none=True)
@@ -236,7 +253,6 @@ class Trainer:
 
     def _log(self, scalars: dict) -> None:
         row = {"step": self.step, **scalars}
-        self.history.append(row)
         with open(self.out_dir / "train_log.jsonl", "a") as f:
             f.write(json.dumps(row) + "\n")
         for k, v in scalars.items():
@@ -305,8 +321,8 @@ class Trainer:
                     break
         finally:
             bar.close()
+        self.save()
         if self.is_main:
-            self.save()
             self._log_samples()
             self.plot_history()
             self.writer.close()

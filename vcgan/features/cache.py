@@ -3,7 +3,7 @@
 Layout of a feature directory::
 
     features.yaml          feature configuration the cache was made with
-    manifest.json          speaker -> split -> [{"utt", "audio", "frames"}]
+    manifest.json          speaker -> split -> [{"utt", "audio", "npz"}]
     stats.json             per-speaker statistics from the *training* split only
     <speaker>/<split>/<utt>.npz   f0, spectral, coded_ap
 """
@@ -31,8 +31,12 @@ def save_features(path: Path, feats: WorldFeatures) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".npz")
     os.close(fd)
-    np.savez(tmp, f0=feats.f0, spectral=feats.spectral.astype(np.float32), coded_ap=feats.coded_ap.astype(np.float32))
-    os.replace(tmp, path)
+    try:
+        np.savez(tmp, f0=feats.f0, spectral=feats.spectral.astype(np.float32), coded_ap=feats.coded_ap.astype(np.float32))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def load_features(path: Path) -> WorldFeatures:
@@ -56,9 +60,11 @@ def _job(args):
     try:
         feats = extract_file(Path(audio_path), FeatureConfig(**cfg_dict))
     except AudioError as exc:
-        return out_path, None, str(exc)
+        return out_path, str(exc)
+    except Exception as exc:  # a crash inside the vocoder still names the file
+        return out_path, f"{audio_path}: feature extraction failed ({type(exc).__name__}: {exc})"
     save_features(Path(out_path), feats)
-    return out_path, feats.num_frames, None
+    return out_path, None
 
 
 def prepare_features(
@@ -93,6 +99,10 @@ def prepare_features(
     for spk, splits in corpus.items():
         manifest[spk] = {}
         for split, files in splits.items():
+            stems = [Path(f).stem for f in files]
+            dup = sorted({s for s in stems if stems.count(s) > 1})
+            if dup:
+                raise VcganError(f"speaker {spk!r} ({split}): several files share the name(s) {dup[:5]}; rename them")
             manifest[spk][split] = []
             for audio_path in files:
                 npz = out_dir / spk / split / f"{Path(audio_path).stem}.npz"
@@ -110,7 +120,7 @@ def prepare_features(
             pool = ProcessPoolExecutor(max_workers=jobs)
             results = pool.map(_job, todo, chunksize=1)
         try:
-            for out_path, _, err in results:
+            for out_path, err in results:
                 bar.update(1)
                 if err is not None:
                     if not skip_bad:
@@ -142,7 +152,10 @@ def compute_stats(out_dir: Path, manifest: dict) -> dict:
             raise VcganError(f"speaker {spk!r}: no usable training utterances for statistics")
         feats = [load_features(out_dir / e["npz"]) for e in entries]
         spec = np.concatenate([f.spectral for f in feats]).astype(np.float64)
-        mu, sd = log_f0_stats([f.f0 for f in feats])
+        try:
+            mu, sd = log_f0_stats([f.f0 for f in feats])
+        except ValueError:
+            raise VcganError(f"speaker {spk!r}: too few voiced frames in the training data for F0 statistics") from None
         stats[spk] = {
             "spectral_mean": spec.mean(0).tolist(),
             "spectral_std": np.maximum(spec.std(0), 1e-5).tolist(),
@@ -179,6 +192,3 @@ class FeatureStore:
         self.check_speakers([speaker])
         return [load_features(self.root / e["npz"]) for e in self.manifest[speaker].get(split, [])]
 
-    def audio_paths(self, speaker: str, split: str = "test") -> list[Path]:
-        self.check_speakers([speaker])
-        return [Path(e["audio"]) for e in self.manifest[speaker].get(split, [])]

@@ -43,7 +43,7 @@ def evaluate(ref_dir, conv_dir, sample_rate: int = 16000, jobs=None, progress=Tr
         scores = score_dirs(ref_dir, conv_dir, sample_rate, jobs, progress)
         result["directions"][conv_dir.name] = {**summarize(scores), "per_file": [s.as_dict() for s in scores]}
     rows = list(result["directions"].values())
-    result["average"] = {k: float(np.mean([r[k] for r in rows])) for k in ("mcd", "log_f0_rmse", "vuv_error")}
+    result["average"] = {k: float(np.nanmean([r[k] for r in rows])) for k in ("mcd", "log_f0_rmse", "vuv_error")}
     return result
 
 

@@ -5,6 +5,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..errors import ConfigError
+
 
 class GLU(nn.Module):
     """Gated linear unit over channels: split into (a, b) and return a * sigmoid(b)."""
@@ -108,7 +110,7 @@ class TwoOneTwoD(nn.Module):
     def __init__(self, dims: int, channels: int, residual: bool = False):
         super().__init__()
         if dims % 4:
-            raise ValueError(f"the 2-1-2D network needs a feature dimension divisible by 4, got {dims}")
+            raise ConfigError(f"features.spectral_dim: the 2-1-2D generator needs a multiple of 4, got {dims}")
         c, q = channels, dims // 4
         self.residual = residual
         self.inp = GatedConv(2, 1, c, (5, 15), norm="none")

@@ -11,6 +11,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..errors import ConfigError
+
 from ..nn import (GLU, ConditionalInstanceNorm, GatedConv, ProjectionHead, TwoOneTwoD, gated_patch_trunk,
                   pad_time, pair_code)
 
@@ -41,7 +43,7 @@ class GeneratorStarVC(nn.Module):
     def __init__(self, dims: int, num_domains: int, channels: int = 32):
         super().__init__()
         if dims % 4:
-            raise ValueError(f"GeneratorStarVC needs a feature dimension divisible by 4, got {dims}")
+            raise ConfigError(f"features.spectral_dim: the StarGAN-VC generator needs a multiple of 4, got {dims}")
         c, n, q = channels, num_domains, dims // 4
         self.num_domains = n
         self.encoder = nn.Sequential(
