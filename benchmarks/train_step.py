@@ -1,46 +1,61 @@
-"""Seconds per training step of CycleGAN-VC / CycleGAN-VC2 (random features, no data loading).
+"""Seconds per training step (random features, no data loading), FLOPs and peak memory.
 
-usage: python benchmarks/train_step.py [--task cyclegan_vc2] [--channels 128] [--batch 1]
-       [--frames 128] [--precision fp32|bf16] [--steps 10] [--device cpu]
-Prints s/step after warm-up and the forward FLOPs of one generator call.
+usage: python benchmarks/train_step.py [--task cyclegan_vc2|cyclegan_vc|stargan_vc2|stargan_vc]
+       [--channels 128] [--disc-channels C] [--batch 1] [--frames 128] [--precision fp32|bf16|fp16]
+       [--identity] [--steps 10] [--device cpu|cuda] [--threads N]
+Prints s/step after warm-up, GFLOP per step (torch's FLOP counter, 2 per multiply-add)
+and the process's peak resident memory.
 """
 from __future__ import annotations
 
 import argparse
+import resource
 import time
 
 import torch
 
-from vcgan.cyclegan_vc.task import LOSS_DEFAULTS, MODEL_DEFAULTS, CycleGANVC
 from vcgan.engine.trainer import Trainer
 from vcgan.features.world import FeatureConfig
+from vcgan.training import defaults_for
+
+SPEAKERS = ["a", "b", "c"]
 
 
 class RandomSegments:
-    def __init__(self, dims, frames, batch):
-        self.shape = (batch, dims, frames)
+    def __init__(self, multi_domain: bool, dims: int, frames: int, batch: int):
+        self.multi, self.shape = multi_domain, (batch, dims, frames)
 
     def next_batch(self):
+        if self.multi:
+            src = torch.randint(0, len(SPEAKERS), (self.shape[0],))
+            return {"x": torch.randn(self.shape), "y": torch.randn(self.shape), "src": src,
+                    "trg": (src + 1) % len(SPEAKERS)}
         return {"a": torch.randn(self.shape), "b": torch.randn(self.shape)}
 
     def state_dict(self):
         return {}
 
-    def load_state_dict(self, s):
+    def load_state_dict(self, state):
         pass
 
 
-def generator_gflops(gen, dims, frames):
-    from torch.utils.flop_counter import FlopCounterMode
+def build(task_name: str, channels: int, disc_channels: int, identity: bool):
+    cfg = defaults_for(task_name)
+    cfg["model"].update(channels=channels, disc_channels=disc_channels)
+    cfg["loss"]["identity_weight"] = 5.0 if identity else 0.0
+    feats = FeatureConfig(spectral_dim=cfg["features"]["spectral_dim"])
+    if task_name.startswith("cyclegan"):
+        from vcgan.cyclegan_vc.task import VERSIONS, CycleGANVC
 
-    with FlopCounterMode(display=False) as fc, torch.no_grad():
-        gen(torch.randn(1, dims, frames))
-    return fc.get_total_flops() / 1e9
+        return CycleGANVC(VERSIONS[task_name], ("a", "b"), {"a": {}, "b": {}}, feats, cfg["model"], cfg["loss"]), feats
+    from vcgan.stargan_vc.task import VERSIONS, StarGANVC
+
+    return StarGANVC(VERSIONS[task_name], SPEAKERS, {s: {} for s in SPEAKERS}, feats, cfg["model"], cfg["loss"]), feats
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--task", default="cyclegan_vc2", choices=["cyclegan_vc", "cyclegan_vc2"])
+    ap.add_argument("--task", default="cyclegan_vc2", choices=["cyclegan_vc", "cyclegan_vc2", "stargan_vc", "stargan_vc2"])
     ap.add_argument("--channels", type=int, default=128)
     ap.add_argument("--disc-channels", type=int, default=None)
     ap.add_argument("--batch", type=int, default=1)
@@ -49,30 +64,32 @@ def main(argv=None):
     ap.add_argument("--steps", type=int, default=10)
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--device", default="cpu")
-    ap.add_argument("--identity", action="store_true", help="include the identity loss (first 10^4 steps)")
+    ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--identity", action="store_true", help="include the identity loss (early steps)")
     a = ap.parse_args(argv)
-    version = 1 if a.task == "cyclegan_vc" else 2
-    dims = 24 if version == 1 else 36
-    feats = FeatureConfig(spectral_dim=dims)
-    model = dict(MODEL_DEFAULTS, channels=a.channels, disc_channels=a.disc_channels or a.channels)
-    loss = dict(LOSS_DEFAULTS, identity_weight=5.0 if a.identity else 0.0)
-    task = CycleGANVC(version, ("a", "b"), {"a": {}, "b": {}}, feats, model, loss)
-    cfg = {"precision": a.precision, "device": a.device, "progress": False}
-    trainer = Trainer(task, RandomSegments(dims, a.frames, a.batch), cfg, "/tmp/vcgan-bench")
-    gf = generator_gflops(task.generators["ab"], dims, a.frames)
+    if a.threads:
+        torch.set_num_threads(a.threads)
+    task, feats = build(a.task, a.channels, a.disc_channels or a.channels, a.identity)
+    data = RandomSegments(a.task.startswith("stargan"), feats.spectral_dim, a.frames, a.batch)
+    trainer = Trainer(task, data, {"precision": a.precision, "device": a.device, "progress": False}, "/tmp/vcgan-bench")
+    from torch.utils.flop_counter import FlopCounterMode
+
     for _ in range(a.warmup):
-        trainer.train_step(trainer.data.next_batch())
-    if trainer.device.type == "cuda":
-        torch.cuda.synchronize()
+        trainer.train_step(data.next_batch())
+    with FlopCounterMode(display=False) as counter:
+        trainer.train_step(data.next_batch())
+    sync = torch.cuda.synchronize if trainer.device.type == "cuda" else (lambda: None)
+    sync()
     t0 = time.perf_counter()
     for _ in range(a.steps):
-        trainer.train_step(trainer.data.next_batch())
-    if trainer.device.type == "cuda":
-        torch.cuda.synchronize()
+        trainer.train_step(data.next_batch())
+    sync()
     dt = (time.perf_counter() - t0) / a.steps
-    print(f"{a.task} channels={a.channels} batch={a.batch} frames={a.frames} precision={a.precision} "
-          f"identity={a.identity} device={trainer.device}: {dt:.3f} s/step, {dt / a.batch:.3f} s/segment-pair; "
-          f"G forward {gf:.2f} GFLOP per segment; threads={torch.get_num_threads()}")
+    gflop = counter.get_total_flops() / 1e9
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"{a.task} channels={a.channels} disc={a.disc_channels or a.channels} batch={a.batch} frames={a.frames} "
+          f"{a.precision} identity={a.identity} {trainer.device} threads={torch.get_num_threads()}: "
+          f"{dt:.3f} s/step, {gflop:.0f} GFLOP/step ({gflop / dt:.0f} GFLOP/s), peak RSS {rss:.0f} MiB")
     return dt
 
 

@@ -9,7 +9,9 @@
 #            --test-src-dir /data/test/alice --test-ref-dir /data/test/bob
 #   ./run.sh --stage 3 --stop-stage 4          # re-run conversion and evaluation only
 set -euo pipefail
-cd "$(dirname "$0")"
+
+# paths given by the user are relative to where they called us from
+abspath() { case "$1" in ""|/*) echo "$1" ;; *) echo "$PWD/$1" ;; esac; }
 
 stage=0
 stop_stage=4
@@ -38,12 +40,17 @@ while [ $# -gt 0 ]; do
     --test-ref-dir) test_ref_dir=$2; shift 2 ;;
     --jobs) jobs=$2; shift 2 ;;
     --) shift; train_args=("$@"); break ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
 
+[ "$corpus" = ../demo/corpus ] || corpus=$(abspath "$corpus")
+[ "$conf" = "${conf#conf/}" ] && conf=$(abspath "$conf")
+test_src_dir=$(abspath "$test_src_dir"); test_ref_dir=$(abspath "$test_ref_dir")
+cd "$(dirname "$0")"
 tag=${tag:-$(basename "${conf%.yaml}")_${src}_${tgt}}
+model_title=$(sed -n 's/^task: *//p' "$conf" | head -1)
 feats=dump/feats_${src}_${tgt}_$(basename "${conf%.yaml}")
 expdir=exp/${tag}
 jobs_arg=()
@@ -56,7 +63,13 @@ if [ "$layout" = auto ]; then
 fi
 case "$layout" in
   split)   test_src_dir=${test_src_dir:-$corpus/$src/test}; test_ref_dir=${test_ref_dir:-$corpus/$tgt/test} ;;
-  vcc2018) test_src_dir=${test_src_dir:-$corpus/vcc2018_evaluation/$src}; test_ref_dir=${test_ref_dir:-$corpus/vcc2018_reference/$tgt} ;;
+  vcc2018)  # evaluation holds source speakers' test files, reference the target speakers'
+    for d in vcc2018_evaluation vcc2018_reference; do
+      [ -z "$test_src_dir" ] && [ -d "$corpus/$d/$src" ] && test_src_dir=$corpus/$d/$src
+    done
+    for d in vcc2018_reference vcc2018_evaluation; do
+      [ -z "$test_ref_dir" ] && [ -d "$corpus/$d/$tgt" ] && test_ref_dir=$corpus/$d/$tgt
+    done ;;
 esac
 
 if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
@@ -92,7 +105,7 @@ if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
   [ -n "$test_ref_dir" ] && [ -d "$test_ref_dir" ] || { echo "no reference directory; pass --test-ref-dir" >&2; exit 1; }
   vcgan evaluate "$test_ref_dir" "$test_src_dir" -o "$expdir/eval/no_conversion" --title "no conversion"
   vcgan evaluate "$test_ref_dir" "$expdir/converted/statistics_transform" -o "$expdir/eval/statistics_transform" --title "statistics transform"
-  vcgan evaluate "$test_ref_dir" "$expdir/converted/model" -o "$expdir/eval/model" --title "CycleGAN-VC2"
+  vcgan evaluate "$test_ref_dir" "$expdir/converted/model" -o "$expdir/eval/model" --title "${model_title:-model}"
   cat "$expdir"/eval/{no_conversion,statistics_transform,model}.md > "$expdir/eval/summary.md"
   echo "summary: $expdir/eval/summary.md"
 fi

@@ -8,7 +8,9 @@
 #   ./run.sh --corpus /data/mywavs --speakers "a b c" --test-root /data/test   # /data/test/<spk>/*.wav
 #   ./run.sh --conf conf/stargan_vc.yaml                 # StarGAN-VC (v1) instead
 set -euo pipefail
-cd "$(dirname "$0")"
+
+# paths given by the user are relative to where they called us from
+abspath() { case "$1" in ""|/*) echo "$1" ;; *) echo "$PWD/$1" ;; esac; }
 
 stage=0
 stop_stage=4
@@ -33,11 +35,15 @@ while [ $# -gt 0 ]; do
     --test-root) test_root=$2; shift 2 ;;
     --jobs) jobs=$2; shift 2 ;;
     --) shift; train_args=("$@"); break ;;
-    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
 
+[ "$corpus" = ../demo/corpus ] || corpus=$(abspath "$corpus")
+[ "$conf" = "${conf#conf/}" ] && conf=$(abspath "$conf")
+test_root=$(abspath "$test_root")
+cd "$(dirname "$0")"
 read -r -a spk <<< "$speakers"
 name=$(basename "${conf%.yaml}")
 tag=${tag:-${name}_$(echo "$speakers" | tr ' ' '_')}
@@ -45,7 +51,7 @@ feats=dump/feats_$(echo "$speakers" | tr ' ' '_')_${name}
 expdir=exp/${tag}
 jobs_arg=()
 [ -n "$jobs" ] && jobs_arg=(--jobs "$jobs")
-speakers_yaml="[$(echo "$speakers" | sed 's/ /, /g')]"
+speakers_yaml="[$(printf '"%s", ' "${spk[@]}" | sed 's/, $//')]"
 
 if [ "$layout" = auto ]; then
   if [ -d "$corpus/vcc2018_training" ]; then layout=vcc2018
@@ -57,8 +63,10 @@ test_dir() {
   if [ -n "$test_root" ]; then echo "$test_root/$1"; return; fi
   case "$layout" in
     split) echo "$corpus/$1/test" ;;
-    vcc2018) if [ "$2" = reference ] && [ -d "$corpus/vcc2018_reference/$1" ]; then echo "$corpus/vcc2018_reference/$1";
-             else echo "$corpus/vcc2018_evaluation/$1"; fi ;;
+    vcc2018)  # source files from the evaluation set, references from the reference set, else the other
+      local first=vcc2018_evaluation second=vcc2018_reference
+      [ "$2" = reference ] && { first=vcc2018_reference; second=vcc2018_evaluation; }
+      if [ -d "$corpus/$first/$1" ]; then echo "$corpus/$first/$1"; else echo "$corpus/$second/$1"; fi ;;
     *) echo "" ;;
   esac
 }
@@ -98,7 +106,11 @@ if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
   echo "== stage 4: evaluate every direction"
   refs=$expdir/references
   mkdir -p "$refs"
-  for t in "${spk[@]}"; do ln -sfn "$(cd "$(test_dir "$t" reference)" && pwd)" "$refs/$t"; done
+  for t in "${spk[@]}"; do
+    ref_dir=$(test_dir "$t" reference)
+    [ -n "$ref_dir" ] && [ -d "$ref_dir" ] || { echo "no reference files for $t; pass --test-root" >&2; exit 1; }
+    ln -sfn "$(cd "$ref_dir" && pwd)" "$refs/$t"
+  done
   for sys in no_conversion statistics_transform model; do
     vcgan evaluate "$refs" "$expdir/converted/$sys" -o "$expdir/eval/$sys" --title "$sys"
   done

@@ -35,7 +35,11 @@ def pair_code(src: torch.Tensor, trg: torch.Tensor, num_domains: int, dtype=torc
 
 
 class ProjectionHead(nn.Module):
-    """out = psi(phi) + <embed(condition), phi> on globally sum-pooled features phi."""
+    """out = psi(phi) + <embed(condition), phi> on globally pooled features phi.
+
+    Features are averaged rather than summed over positions: the score then does
+    not grow with the input length, which keeps least-squares targets (0/1)
+    reachable from the first step."""
 
     def __init__(self, channels: int, num_conditions: int):
         super().__init__()
@@ -44,5 +48,5 @@ class ProjectionHead(nn.Module):
         nn.init.normal_(self.embed.weight, std=0.02)
 
     def forward(self, features: torch.Tensor, condition: torch.Tensor) -> torch.Tensor:
-        phi = features.flatten(2).sum(-1)
+        phi = features.flatten(2).mean(-1)
         return self.linear(phi) + (self.embed(condition) * phi).sum(1, keepdim=True)
