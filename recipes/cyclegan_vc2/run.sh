@@ -53,6 +53,7 @@ tag=${tag:-$(basename "${conf%.yaml}")_${src}_${tgt}}
 model_title=$(sed -n 's/^task: *//p' "$conf" | head -1)
 feats=dump/feats_${src}_${tgt}_$(basename "${conf%.yaml}")
 expdir=exp/${tag}
+sample_rate=$(sed -n 's/^ *sample_rate: *\([0-9]*\).*/\1/p' "$conf" | head -1)  # score at the model's rate
 jobs_arg=()
 [ -n "$jobs" ] && jobs_arg=(--jobs "$jobs")
 
@@ -103,9 +104,9 @@ fi
 if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
   echo "== stage 4: evaluate against $test_ref_dir"
   [ -n "$test_ref_dir" ] && [ -d "$test_ref_dir" ] || { echo "no reference directory; pass --test-ref-dir" >&2; exit 1; }
-  vcgan evaluate "$test_ref_dir" "$test_src_dir" -o "$expdir/eval/no_conversion" --title "no conversion"
-  vcgan evaluate "$test_ref_dir" "$expdir/converted/statistics_transform" -o "$expdir/eval/statistics_transform" --title "statistics transform"
-  vcgan evaluate "$test_ref_dir" "$expdir/converted/model" -o "$expdir/eval/model" --title "${model_title:-model}"
+  vcgan evaluate --sample-rate "${sample_rate:-16000}" "$test_ref_dir" "$test_src_dir" -o "$expdir/eval/no_conversion" --title "no conversion"
+  vcgan evaluate --sample-rate "${sample_rate:-16000}" "$test_ref_dir" "$expdir/converted/statistics_transform" -o "$expdir/eval/statistics_transform" --title "statistics transform"
+  vcgan evaluate --sample-rate "${sample_rate:-16000}" "$test_ref_dir" "$expdir/converted/model" -o "$expdir/eval/model" --title "${model_title:-model}"
   cat "$expdir"/eval/{no_conversion,statistics_transform,model}.md > "$expdir/eval/summary.md"
   echo "summary: $expdir/eval/summary.md"
 fi

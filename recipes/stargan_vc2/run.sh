@@ -49,6 +49,7 @@ name=$(basename "${conf%.yaml}")
 tag=${tag:-${name}_$(echo "$speakers" | tr ' ' '_')}
 feats=dump/feats_$(echo "$speakers" | tr ' ' '_')_${name}
 expdir=exp/${tag}
+sample_rate=$(sed -n 's/^ *sample_rate: *\([0-9]*\).*/\1/p' "$conf" | head -1)  # score at the model's rate
 jobs_arg=()
 [ -n "$jobs" ] && jobs_arg=(--jobs "$jobs")
 speakers_yaml="[$(printf '"%s", ' "${spk[@]}" | sed 's/, $//')]"
@@ -112,7 +113,7 @@ if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
     ln -sfn "$(cd "$ref_dir" && pwd)" "$refs/$t"
   done
   for sys in no_conversion statistics_transform model; do
-    vcgan evaluate "$refs" "$expdir/converted/$sys" -o "$expdir/eval/$sys" --title "$sys"
+    vcgan evaluate --sample-rate "${sample_rate:-16000}" "$refs" "$expdir/converted/$sys" -o "$expdir/eval/$sys" --title "$sys"
   done
   cat "$expdir"/eval/{no_conversion,statistics_transform,model}.md > "$expdir/eval/summary.md"
   echo "summary: $expdir/eval/summary.md"
