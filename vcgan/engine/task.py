@@ -1,11 +1,13 @@
 """The contract between the Trainer and a model family."""
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 import torch
 from torch import nn
 
 
-class Task(nn.Module):
+class Task(nn.Module, ABC):
     """A task owns its networks and turns a batch into named losses.
 
     The Trainer calls, each step: ``generator_losses`` (then updates the
@@ -20,11 +22,13 @@ class Task(nn.Module):
     generators: nn.ModuleDict
     discriminators: nn.ModuleDict
 
+    @abstractmethod
     def generator_losses(self, batch: dict, step: int) -> dict[str, torch.Tensor]:
-        raise NotImplementedError
+        """Losses of the generator pass; ``"total"`` is optimised."""
 
+    @abstractmethod
     def discriminator_losses(self, batch: dict, step: int) -> dict[str, torch.Tensor]:
-        raise NotImplementedError
+        """Losses of the discriminator pass; ``"total"`` is optimised."""
 
     def metadata(self) -> dict:
         """Plain data (names, statistics) stored in checkpoints for inference."""
