@@ -42,6 +42,20 @@ def test_stargan_vc2_generator_depends_on_source_code_too():
         assert (gen(x, codes(0), codes(2)) - gen(x, codes(1), codes(2))).abs().mean() > 1e-3
 
 
+def test_residual_stargan_vc2_starts_at_identity_with_pair_specific_features():
+    torch.manual_seed(0)
+    gen = GeneratorStarVC2(36, 3, 8, num_blocks=2, residual=True).eval()
+    x, probe = torch.randn(1, 36, 64), torch.randn(1, 36, 64)
+    grads = {}
+    for pair in ((0, 1), (1, 0)):
+        out = gen(x, codes(pair[0]), codes(pair[1]))
+        torch.testing.assert_close(out, x)  # training starts at the statistics transform
+        (grads[pair],) = torch.autograd.grad((out * probe).sum(), gen.body.out.weight)
+    # the shared last layer sees different features for opposite directions, so their
+    # updates do not cancel (with unconditioned features they would be equal)
+    assert (grads[(0, 1)] - grads[(1, 0)]).abs().max() > 1e-3 * grads[(0, 1)].abs().max()
+
+
 def test_stargan_vc_generator_ignores_source_code():
     gen = _perturb(GeneratorStarVC(36, 3, 8))
     x = torch.randn(1, 36, 64)
@@ -50,26 +64,31 @@ def test_stargan_vc_generator_ignores_source_code():
 
 
 def test_cin_scale_and_bias_use_both_codes():
-    cin = ConditionalInstanceNorm(4, 2 * 3)
-    with torch.no_grad():
-        cin.gamma.weight.normal_()
-        cin.beta.weight.normal_()
+    cin = ConditionalInstanceNorm(4, 2 * 3)  # as initialised: every pair is modulated differently
     h = torch.randn(1, 4, 20)
     out = {(s, t): cin(h, pair_code(codes(s), codes(t), 3)) for s in range(3) for t in range(3)}
     assert not torch.allclose(out[(0, 2)], out[(1, 2)])  # same target, other source
     assert not torch.allclose(out[(0, 1)], out[(0, 2)])  # same source, other target
     # with zero modulation weights it is plain instance norm
-    plain = ConditionalInstanceNorm(4, 6)(h, pair_code(codes(0), codes(1), 3))
-    torch.testing.assert_close(plain, torch.nn.functional.instance_norm(h))
+    with torch.no_grad():
+        cin.gamma.weight.zero_()
+        cin.beta.weight.zero_()
+    torch.testing.assert_close(cin(h, pair_code(codes(0), codes(1), 3)), torch.nn.functional.instance_norm(h))
 
 
-def test_projection_discriminator_depends_on_the_pair():
-    d = _perturb(ProjectionDiscriminator(36, 3, 8))
+@pytest.mark.parametrize("patch", [False, True])
+def test_projection_discriminator_depends_on_the_pair(patch):
+    d = _perturb(ProjectionDiscriminator(36, 3, 8, patch=patch))
     x = torch.randn(1, 36, 64)
     with torch.no_grad():
         s02, s12, s01 = d(x, codes(0), codes(2)), d(x, codes(1), codes(2)), d(x, codes(0), codes(1))
-    assert s02.shape == (1, 1)
+    assert s02.shape[:2] == (1, 1) and (s02.shape[2] > 1) == patch  # one score, or one per region
     assert not torch.allclose(s02, s12) and not torch.allclose(s02, s01)
+    if patch:  # the average of the region scores is the whole-segment score of the same weights
+        whole = ProjectionDiscriminator(36, 3, 8, patch=False)
+        whole.load_state_dict(d.state_dict())
+        with torch.no_grad():
+            torch.testing.assert_close(whole(x, codes(0), codes(2))[..., 0], s02.mean(-1), rtol=1e-4, atol=1e-5)
 
 
 def test_stargan_vc_discriminator_and_classifier_shapes():

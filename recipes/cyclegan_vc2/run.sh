@@ -9,9 +9,7 @@
 #            --test-src-dir /data/test/alice --test-ref-dir /data/test/bob
 #   ./run.sh --stage 3 --stop-stage 4          # re-run conversion and evaluation only
 set -euo pipefail
-
-# paths given by the user are relative to where they called us from
-abspath() { case "$1" in ""|/*) echo "$1" ;; *) echo "$PWD/$1" ;; esac; }
+. "$(cd "$(dirname "$0")" && pwd)/../common/recipe.sh"
 
 stage=0
 stop_stage=4
@@ -53,32 +51,17 @@ tag=${tag:-$(basename "${conf%.yaml}")_${src}_${tgt}}
 model_title=$(sed -n 's/^task: *//p' "$conf" | head -1)
 feats=dump/feats_${src}_${tgt}_$(basename "${conf%.yaml}")
 expdir=exp/${tag}
-sample_rate=$(sed -n 's/^ *sample_rate: *\([0-9]*\).*/\1/p' "$conf" | head -1)  # score at the model's rate
+sample_rate=$(conf_sample_rate "$conf")  # score at the model's rate
 jobs_arg=()
 [ -n "$jobs" ] && jobs_arg=(--jobs "$jobs")
 
-if [ "$layout" = auto ]; then
-  if [ -d "$corpus/vcc2018_training" ]; then layout=vcc2018
-  elif [ -d "$corpus/$src/train" ]; then layout=split
-  else layout=generic; fi
-fi
-case "$layout" in
-  split)   test_src_dir=${test_src_dir:-$corpus/$src/test}; test_ref_dir=${test_ref_dir:-$corpus/$tgt/test} ;;
-  vcc2018)  # evaluation holds source speakers' test files, reference the target speakers'
-    for d in vcc2018_evaluation vcc2018_reference; do
-      [ -z "$test_src_dir" ] && [ -d "$corpus/$d/$src" ] && test_src_dir=$corpus/$d/$src
-    done
-    for d in vcc2018_reference vcc2018_evaluation; do
-      [ -z "$test_ref_dir" ] && [ -d "$corpus/$d/$tgt" ] && test_ref_dir=$corpus/$d/$tgt
-    done ;;
-esac
+[ "$layout" = auto ] && layout=$(detect_layout "$corpus" "$src")
+test_src_dir=${test_src_dir:-$(default_test_dir "$layout" "$corpus" "$src" source)}
+test_ref_dir=${test_ref_dir:-$(default_test_dir "$layout" "$corpus" "$tgt" reference)}
 
 if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
   echo "== stage 0: data ($layout layout, $corpus)"
-  if [ ! -d "$corpus" ] && [ "$corpus" = ../demo/corpus ]; then
-    python ../demo/make_corpus.py   # needs Festival; the corpus normally ships with vcgan
-  fi
-  [ -d "$corpus" ] || { echo "corpus $corpus not found" >&2; exit 1; }
+  stage_data "$corpus"
 fi
 
 if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
@@ -104,9 +87,9 @@ fi
 if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
   echo "== stage 4: evaluate against $test_ref_dir"
   [ -n "$test_ref_dir" ] && [ -d "$test_ref_dir" ] || { echo "no reference directory; pass --test-ref-dir" >&2; exit 1; }
-  vcgan evaluate --sample-rate "${sample_rate:-16000}" "$test_ref_dir" "$test_src_dir" -o "$expdir/eval/no_conversion" --title "no conversion"
-  vcgan evaluate --sample-rate "${sample_rate:-16000}" "$test_ref_dir" "$expdir/converted/statistics_transform" -o "$expdir/eval/statistics_transform" --title "statistics transform"
-  vcgan evaluate --sample-rate "${sample_rate:-16000}" "$test_ref_dir" "$expdir/converted/model" -o "$expdir/eval/model" --title "${model_title:-model}"
+  vcgan evaluate --sample-rate "$sample_rate" "$test_ref_dir" "$test_src_dir" -o "$expdir/eval/no_conversion" --title "no conversion"
+  vcgan evaluate --sample-rate "$sample_rate" "$test_ref_dir" "$expdir/converted/statistics_transform" -o "$expdir/eval/statistics_transform" --title "statistics transform"
+  vcgan evaluate --sample-rate "$sample_rate" "$test_ref_dir" "$expdir/converted/model" -o "$expdir/eval/model" --title "${model_title:-model}"
   cat "$expdir"/eval/{no_conversion,statistics_transform,model}.md > "$expdir/eval/summary.md"
   echo "summary: $expdir/eval/summary.md"
 fi

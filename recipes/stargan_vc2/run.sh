@@ -8,9 +8,7 @@
 #   ./run.sh --corpus /data/mywavs --speakers "a b c" --test-root /data/test   # /data/test/<spk>/*.wav
 #   ./run.sh --conf conf/stargan_vc.yaml                 # StarGAN-VC (v1) instead
 set -euo pipefail
-
-# paths given by the user are relative to where they called us from
-abspath() { case "$1" in ""|/*) echo "$1" ;; *) echo "$PWD/$1" ;; esac; }
+. "$(cd "$(dirname "$0")" && pwd)/../common/recipe.sh"
 
 stage=0
 stop_stage=4
@@ -49,33 +47,20 @@ name=$(basename "${conf%.yaml}")
 tag=${tag:-${name}_$(echo "$speakers" | tr ' ' '_')}
 feats=dump/feats_$(echo "$speakers" | tr ' ' '_')_${name}
 expdir=exp/${tag}
-sample_rate=$(sed -n 's/^ *sample_rate: *\([0-9]*\).*/\1/p' "$conf" | head -1)  # score at the model's rate
+sample_rate=$(conf_sample_rate "$conf")  # score at the model's rate
 jobs_arg=()
 [ -n "$jobs" ] && jobs_arg=(--jobs "$jobs")
 speakers_yaml="[$(printf '"%s", ' "${spk[@]}" | sed 's/, $//')]"
 
-if [ "$layout" = auto ]; then
-  if [ -d "$corpus/vcc2018_training" ]; then layout=vcc2018
-  elif [ -d "$corpus/${spk[0]}/train" ]; then layout=split
-  else layout=generic; fi
-fi
+[ "$layout" = auto ] && layout=$(detect_layout "$corpus" "${spk[0]}")
 # test_dir SPEAKER ROLE: where a speaker's test files are (ROLE: source or reference)
 test_dir() {
-  if [ -n "$test_root" ]; then echo "$test_root/$1"; return; fi
-  case "$layout" in
-    split) echo "$corpus/$1/test" ;;
-    vcc2018)  # source files from the evaluation set, references from the reference set, else the other
-      local first=vcc2018_evaluation second=vcc2018_reference
-      [ "$2" = reference ] && { first=vcc2018_reference; second=vcc2018_evaluation; }
-      if [ -d "$corpus/$first/$1" ]; then echo "$corpus/$first/$1"; else echo "$corpus/$second/$1"; fi ;;
-    *) echo "" ;;
-  esac
+  if [ -n "$test_root" ]; then echo "$test_root/$1"; else default_test_dir "$layout" "$corpus" "$1" "$2"; fi
 }
 
 if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
   echo "== stage 0: data ($layout layout, $corpus, speakers: $speakers)"
-  if [ ! -d "$corpus" ] && [ "$corpus" = ../demo/corpus ]; then python ../demo/make_corpus.py; fi
-  [ -d "$corpus" ] || { echo "corpus $corpus not found" >&2; exit 1; }
+  stage_data "$corpus"
 fi
 
 if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
@@ -113,7 +98,7 @@ if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
     ln -sfn "$(cd "$ref_dir" && pwd)" "$refs/$t"
   done
   for sys in no_conversion statistics_transform model; do
-    vcgan evaluate --sample-rate "${sample_rate:-16000}" "$refs" "$expdir/converted/$sys" -o "$expdir/eval/$sys" --title "$sys"
+    vcgan evaluate --sample-rate "$sample_rate" "$refs" "$expdir/converted/$sys" -o "$expdir/eval/$sys" --title "$sys"
   done
   cat "$expdir"/eval/{no_conversion,statistics_transform,model}.md > "$expdir/eval/summary.md"
   echo "summary: $expdir/eval/summary.md"

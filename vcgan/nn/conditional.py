@@ -12,15 +12,19 @@ class ConditionalInstanceNorm(nn.Module):
     StarGAN-VC2's modulation-based CIN feeds the concatenated one-hot source and
     target codes, so the modulation depends on the conversion *pair*, not only on
     the target.
+
+    The code weights start random (scale around 1, bias around 0): every pair then
+    has its own features from the first step. With zero code weights all pairs
+    would share one mapping, and a generator whose last layer starts at zero
+    (``residual``) would sit at the symmetric point where the updates wanted by
+    opposite directions (a->b, b->a) cancel.
     """
 
     def __init__(self, channels: int, code_dim: int):
         super().__init__()
         self.gamma = nn.Linear(code_dim, channels)
         self.beta = nn.Linear(code_dim, channels)
-        nn.init.zeros_(self.gamma.weight)
         nn.init.ones_(self.gamma.bias)
-        nn.init.zeros_(self.beta.weight)
         nn.init.zeros_(self.beta.bias)
 
     def forward(self, x: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
@@ -35,18 +39,25 @@ def pair_code(src: torch.Tensor, trg: torch.Tensor, num_domains: int, dtype=torc
 
 
 class ProjectionHead(nn.Module):
-    """out = psi(phi) + <embed(condition), phi> on globally pooled features phi.
+    """out = psi(phi) + <embed(condition), phi>.
 
-    Features are averaged rather than summed over positions: the score then does
-    not grow with the input length, which keeps least-squares targets (0/1)
-    reachable from the first step."""
+    ``patch=False``: phi is the feature map averaged over positions (one score per
+    sample). Averaging rather than summing keeps the score independent of the
+    input length, so least-squares targets (0/1) are reachable from the first step.
+    ``patch=True``: the same projection at every position (a score map, as in a
+    PatchGAN): the adversarial loss then judges each region of the input."""
 
-    def __init__(self, channels: int, num_conditions: int):
+    def __init__(self, channels: int, num_conditions: int, patch: bool = False):
         super().__init__()
+        self.patch = patch
         self.linear = nn.Linear(channels, 1)
         self.embed = nn.Embedding(num_conditions, channels)
         nn.init.normal_(self.embed.weight, std=0.02)
 
     def forward(self, features: torch.Tensor, condition: torch.Tensor) -> torch.Tensor:
-        phi = features.flatten(2).mean(-1)
-        return self.linear(phi) + (self.embed(condition) * phi).sum(1, keepdim=True)
+        phi = features.flatten(2)  # (batch, channels, positions)
+        if not self.patch:
+            phi = phi.mean(-1, keepdim=True)
+        e = self.embed(condition).to(phi.dtype)
+        out = torch.einsum("bcp,c->bp", phi, self.linear.weight[0].to(phi.dtype)) + self.linear.bias.to(phi.dtype)
+        return (out + torch.einsum("bcp,bc->bp", phi, e)).unsqueeze(1)  # (batch, 1, positions)

@@ -113,28 +113,33 @@ class DomainClassifier(nn.Module):
 
 
 class CINGatedBlock1d(nn.Module):
-    """Conv1d -> conditional instance norm (pair code) -> GLU."""
+    """Conv1d -> conditional instance norm (pair code) -> GLU; with ``residual`` its
+    output is added to its input (the residual blocks of CycleGAN-VC2)."""
 
-    def __init__(self, channels: int, code_dim: int, kernel: int = 5):
+    def __init__(self, channels: int, code_dim: int, kernel: int = 5, residual: bool = False):
         super().__init__()
         self.conv = nn.Conv1d(channels, 2 * channels, kernel, padding=kernel // 2)
         self.norm = ConditionalInstanceNorm(2 * channels, code_dim)
         self.glu = GLU()
+        self.residual = residual
 
     def forward(self, x, code):
-        return self.glu(self.norm(self.conv(x), code))
+        h = self.glu(self.norm(self.conv(x), code))
+        return x + h if self.residual else h
 
 
 class GeneratorStarVC2(nn.Module):
     """StarGAN-VC2 generator: the 2-1-2D network of CycleGAN-VC2 whose 1D blocks use
     modulation-based CIN driven by the concatenated source and target codes."""
 
-    def __init__(self, dims: int, num_domains: int, channels: int = 128, num_blocks: int = 9, residual: bool = False):
+    def __init__(self, dims: int, num_domains: int, channels: int = 128, num_blocks: int = 9, residual: bool = False,
+                 residual_blocks: bool = False):
         super().__init__()
         self.num_domains = num_domains
         self.body = TwoOneTwoD(dims, channels, residual)
         width = self.body.middle_channels
-        self.blocks = nn.ModuleList([CINGatedBlock1d(width, 2 * num_domains) for _ in range(num_blocks)])
+        self.blocks = nn.ModuleList([CINGatedBlock1d(width, 2 * num_domains, residual=residual_blocks)
+                                     for _ in range(num_blocks)])
 
     def forward(self, x, src, trg):
         code = pair_code(src, trg, self.num_domains, x.dtype)
@@ -148,14 +153,15 @@ class GeneratorStarVC2(nn.Module):
 
 
 class ProjectionDiscriminator(nn.Module):
-    """StarGAN-VC2 discriminator: gated 2D convs, global sum pooling and a projection
-    on the embedding of the (source, target) pair: D(y, c_src, c_trg)."""
+    """StarGAN-VC2 discriminator: gated 2D convs, global pooling and a projection on
+    the embedding of the (source, target) pair: D(y, c_src, c_trg). With ``patch``
+    the projection scores every position of the feature map instead."""
 
-    def __init__(self, dims: int, num_domains: int, channels: int = 128):
+    def __init__(self, dims: int, num_domains: int, channels: int = 128, patch: bool = False):
         super().__init__()
         self.num_domains = num_domains
         self.net = gated_patch_trunk(channels)
-        self.head = ProjectionHead(8 * channels, num_domains * num_domains)
+        self.head = ProjectionHead(8 * channels, num_domains * num_domains, patch)
 
     def forward(self, x, src, trg):
         return self.head(self.net(x.unsqueeze(1)), src * self.num_domains + trg)

@@ -21,6 +21,8 @@ MODEL_DEFAULTS = {
     "disc_channels": None,  # discriminator/classifier width; None: the paper's (32 / 128)
     "num_blocks": 9,  # StarGAN-VC2: 1D CIN blocks
     "residual": False,  # StarGAN-VC2: generator adds its output to its input
+    "residual_blocks": False,  # StarGAN-VC2: each 1D CIN block adds its output to its input
+    "patch_scores": False,  # StarGAN-VC2: projection D scores every region (True) or the whole segment (paper)
 }
 LOSS_DEFAULTS = {
     "adversarial": None,  # None: the paper's (cross-entropy for StarGAN-VC, LSGAN for StarGAN-VC2)
@@ -33,13 +35,14 @@ LOSS_DEFAULTS = {
 
 def build_networks(version: int, dims: int, num_domains: int, model: dict):
     """(generator, discriminator, classifier or None) for a version and model config."""
+    model = {**MODEL_DEFAULTS, **model}  # checkpoints written before a key existed
     if version == 1:
         c, dc = model["channels"] or 32, model["disc_channels"] or 32
         return (GeneratorStarVC(dims, num_domains, c), DiscriminatorStarVC(dims, num_domains, dc),
                 DomainClassifier(dims, num_domains, dc))
     c, dc = model["channels"] or 128, model["disc_channels"] or 128
-    return (GeneratorStarVC2(dims, num_domains, c, model["num_blocks"], model["residual"]),
-            ProjectionDiscriminator(dims, num_domains, dc), None)
+    return (GeneratorStarVC2(dims, num_domains, c, model["num_blocks"], model["residual"], model["residual_blocks"]),
+            ProjectionDiscriminator(dims, num_domains, dc, model["patch_scores"]), None)
 
 
 def cls_weight_for(version: int, loss: dict):

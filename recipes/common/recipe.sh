@@ -1,0 +1,38 @@
+# Shell helpers shared by the recipes (sourced, not run).
+
+# abspath PATH: a path given by the user, relative to where they called the recipe from
+abspath() { case "$1" in ""|/*) echo "$1" ;; *) echo "$PWD/$1" ;; esac; }
+
+# detect_layout CORPUS SPEAKER: vcc2018 | split | generic
+detect_layout() {
+  if [ -d "$1/vcc2018_training" ]; then echo vcc2018
+  elif [ -d "$1/$2/train" ]; then echo split
+  else echo generic; fi
+}
+
+# default_test_dir LAYOUT CORPUS SPEAKER ROLE: a speaker's test files (ROLE: source or reference);
+# empty for the generic layout, whose test files the user names.
+default_test_dir() {
+  local layout=$1 corpus=$2 speaker=$3 role=$4
+  case "$layout" in
+    split) echo "$corpus/$speaker/test" ;;
+    vcc2018)  # sources from the evaluation set, references from the reference set, else the other one
+      local first=vcc2018_evaluation second=vcc2018_reference
+      [ "$role" = reference ] && { first=vcc2018_reference; second=vcc2018_evaluation; }
+      if [ -d "$corpus/$first/$speaker" ]; then echo "$corpus/$first/$speaker"
+      elif [ -d "$corpus/$second/$speaker" ]; then echo "$corpus/$second/$speaker"; fi ;;
+  esac
+}
+
+# conf_sample_rate CONF: the features' sample rate of a config (16000 when not set)
+conf_sample_rate() {
+  local rate
+  rate=$(sed -n 's/^ *sample_rate: *\([0-9]*\).*/\1/p' "$1" | head -1)
+  echo "${rate:-16000}"
+}
+
+# stage_data CORPUS: check the corpus exists; the bundled demo corpus is made if it is missing (needs Festival)
+stage_data() {
+  if [ ! -d "$1" ] && [ "$1" = ../demo/corpus ]; then python ../demo/make_corpus.py; fi
+  [ -d "$1" ] || { echo "corpus $1 not found" >&2; exit 1; }
+}
