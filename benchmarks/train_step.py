@@ -3,6 +3,9 @@
 usage: python benchmarks/train_step.py [--task cyclegan_vc2|cyclegan_vc|stargan_vc2|stargan_vc]
        [--channels 128] [--disc-channels C] [--batch 1] [--frames 128] [--precision fp32|bf16|fp16]
        [--identity] [--steps 10] [--device cpu|cuda] [--threads N]
+   or: python benchmarks/train_step.py --config recipes/stargan_vc2/conf/cpu.yaml [--threads N]
+       (task, model, loss, batch, segment length and precision of a recipe config; the
+       identity loss stays off unless --identity, as after a recipe's first steps)
 Prints s/step after warm-up, GFLOP per step (torch's FLOP counter, 2 per multiply-add)
 and the process's peak resident memory.
 """
@@ -16,7 +19,7 @@ import torch
 
 from vcgan.engine.trainer import Trainer
 from vcgan.features.world import FeatureConfig
-from vcgan.training import defaults_for
+from vcgan.training import defaults_for, resolve_config
 
 SPEAKERS = ["a", "b", "c"]
 
@@ -39,10 +42,11 @@ class RandomSegments:
         pass
 
 
-def build(task_name: str, channels: int, disc_channels: int, identity: bool):
-    cfg = defaults_for(task_name)
-    cfg["model"].update(channels=channels, disc_channels=disc_channels)
-    cfg["loss"]["identity_weight"] = 5.0 if identity else 0.0
+def build(task_name: str, channels: int, disc_channels: int, identity: bool, cfg: dict | None = None):
+    if cfg is None:
+        cfg = defaults_for(task_name)
+        cfg["model"].update(channels=channels, disc_channels=disc_channels)
+    cfg["loss"]["identity_weight"] = 5.0 if identity else 0.0  # the steady state after the first steps, unless asked
     feats = FeatureConfig(spectral_dim=cfg["features"]["spectral_dim"])
     if task_name.startswith("cyclegan"):
         from vcgan.cyclegan_vc.task import VERSIONS, CycleGANVC
@@ -66,10 +70,18 @@ def main(argv=None):
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--identity", action="store_true", help="include the identity loss (early steps)")
+    ap.add_argument("--config", help="benchmark a recipe config (its task, model, loss, batch, frames, precision)")
     a = ap.parse_args(argv)
     if a.threads:
         torch.set_num_threads(a.threads)
-    task, feats = build(a.task, a.channels, a.disc_channels or a.channels, a.identity)
+    cfg = None
+    if a.config:
+        cfg = resolve_config(a.config)
+        a.task, a.batch, a.frames = cfg["task"], cfg["data"]["batch_size"], cfg["data"]["segment_frames"]
+        a.precision, a.channels, a.disc_channels = cfg["train"]["precision"], cfg["model"]["channels"], cfg["model"]["disc_channels"]
+        if a.threads is None and cfg["train"]["num_threads"]:
+            torch.set_num_threads(cfg["train"]["num_threads"])
+    task, feats = build(a.task, a.channels, a.disc_channels or a.channels, a.identity, cfg)
     data = RandomSegments(a.task.startswith("stargan"), feats.spectral_dim, a.frames, a.batch)
     trainer = Trainer(task, data, {"precision": a.precision, "device": a.device, "progress": False}, "/tmp/vcgan-bench")
     from torch.utils.flop_counter import FlopCounterMode
@@ -87,7 +99,7 @@ def main(argv=None):
     dt = (time.perf_counter() - t0) / a.steps
     gflop = counter.get_total_flops() / 1e9
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"{a.task} channels={a.channels} disc={a.disc_channels or a.channels} batch={a.batch} frames={a.frames} "
+    print(f"{a.config + ': ' if a.config else ''}{a.task} channels={a.channels} disc={a.disc_channels or a.channels} batch={a.batch} frames={a.frames} "
           f"{a.precision} identity={a.identity} {trainer.device} threads={torch.get_num_threads()}: "
           f"{dt:.3f} s/step, {gflop:.0f} GFLOP/step ({gflop / dt:.0f} GFLOP/s), peak RSS {rss:.0f} MiB")
     return dt

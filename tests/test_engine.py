@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from vcgan.engine import AdversarialLoss, Schedule, gradient_penalty, linear_decay
+from vcgan.engine import AdversarialLoss, Schedule, gradient_penalty, linear_decay, r1_penalty
 from vcgan.engine.config import merge, parse_overrides
 from vcgan.errors import ConfigError
 from vcgan.nn import GLU, PixelShuffle1d
@@ -45,6 +45,15 @@ def test_wgan_values_and_gradient_penalty():
     critic = lambda x: x @ w  # noqa: E731
     gp = gradient_penalty(critic, torch.randn(5, 2), torch.randn(5, 2))
     assert gp.item() == pytest.approx((5.0 - 1.0) ** 2)
+
+
+def test_penalties_treat_a_score_map_as_its_mean():
+    # scores 3*x at each of P positions: the per-sample score is mean(3x), gradient 3/P per input
+    P = 8
+    x = torch.randn(4, P, requires_grad=True)
+    assert r1_penalty((3 * x)[:, None, :], x).item() == pytest.approx(9.0 / P)
+    gp = gradient_penalty(lambda v: (3 * v)[:, None, :], torch.randn(4, P), torch.randn(4, P))
+    assert gp.item() == pytest.approx((3.0 / P**0.5 - 1.0) ** 2, rel=1e-4)
 
 
 def test_unknown_adversarial_kind():
@@ -107,6 +116,10 @@ def test_training_config_validation():
         resolve_config(None, ["task=cyclegan_vc", "loss.two_step_weight=1.0"])
     with pytest.raises(ConfigError, match="cls_weight"):
         resolve_config(None, ["task=stargan_vc2", "loss.cls_weight=1.0"])
+    with pytest.raises(ConfigError, match=r"model\.patch_scores.*StarGAN-VC2"):
+        resolve_config(None, ["task=stargan_vc", "model.patch_scores=true"])
+    with pytest.raises(ConfigError, match=r"model\.patch_scores.*true/false"):
+        resolve_config(None, ["task=stargan_vc2", "model.patch_scores=1"])
     with pytest.raises(ConfigError, match="spectral_dim"):
         from vcgan.cyclegan_vc import GeneratorVC2
 

@@ -21,12 +21,11 @@ def _recipe_copy(tmp_path: Path, name: str) -> Path:
     return tmp_path / "recipes" / name / "run.sh"
 
 
-def _generic_corpus(tiny_corpus: Path, root: Path, speakers) -> tuple[Path, Path]:
+def _generic_corpus(tiny_corpus: Path, root: Path, speakers) -> None:
     """ROOT/train/<spk>/*.flac and ROOT/test/<spk>/*.flac (the same test file names for everyone)."""
     for spk in speakers:
         for split in ("train", "test"):
             shutil.copytree(tiny_corpus / spk / split, root / split / spk)
-    return root / "train", root / "test"
 
 
 def _run(script: Path, *args):
@@ -39,7 +38,7 @@ def _run(script: Path, *args):
 
 def test_stargan_recipe_all_stages_generic_layout(tiny_corpus, tmp_path):
     script = _recipe_copy(tmp_path, "stargan_vc2")
-    train, test = _generic_corpus(tiny_corpus, tmp_path / "data", ["kal", "slt"])
+    _generic_corpus(tiny_corpus, tmp_path / "data", ["kal", "slt"])
     _run(script, "--corpus", "data/train", "--test-root", "data/test", "--speakers", "kal slt", "--tag", "t",
          "--jobs", "2", "--", *TINY)
     ev = script.parent / "exp" / "t" / "eval"
@@ -48,6 +47,20 @@ def test_stargan_recipe_all_stages_generic_layout(tiny_corpus, tmp_path):
         assert set(report["directions"]) == {"kal_to_slt", "slt_to_kal"}, report.keys()
     summary = (ev / "summary.md").read_text()
     assert "kal_to_slt" in summary and "average" in summary
+
+
+def test_stargan_recipe_vcc2018_layout(tiny_corpus, tmp_path):
+    """Source speakers' test files in vcc2018_evaluation (the same sentence ids for all), as in VCC2018."""
+    script = _recipe_copy(tmp_path, "stargan_vc2")
+    root = tmp_path / "vcc2018"
+    for spk, vcc in (("kal", "VCC2SM1"), ("slt", "VCC2SF1")):
+        for split, sub, first in (("train", "vcc2018_training", 10001), ("test", "vcc2018_evaluation", 30001)):
+            (root / sub / vcc).mkdir(parents=True)
+            for i, f in enumerate(sorted((tiny_corpus / spk / split).glob("*.flac"))):
+                shutil.copy(f, root / sub / vcc / f"{first + i}.flac")
+    _run(script, "--corpus", str(root), "--speakers", "VCC2SM1 VCC2SF1", "--tag", "t", "--jobs", "2", "--", *TINY)
+    report = json.loads((script.parent / "exp" / "t" / "eval" / "model.json").read_text())
+    assert {d: r["files"] for d, r in report["directions"].items()} == {"VCC2SM1_to_VCC2SF1": 2, "VCC2SF1_to_VCC2SM1": 2}
 
 
 def test_cyclegan_recipe_split_layout(tiny_corpus, tmp_path):
@@ -60,7 +73,12 @@ def test_cyclegan_recipe_split_layout(tiny_corpus, tmp_path):
         assert only["files"] == 2 and only["mcd"] > 0, system
 
 
-def test_recipe_rejects_unknown_option(tmp_path):
+def test_recipe_rejects_unknown_option_and_missing_config(tmp_path):
     script = _recipe_copy(tmp_path, "stargan_vc2")
     proc = subprocess.run(["bash", str(script), "--speakrs", "a b"], capture_output=True, text=True)
     assert proc.returncode == 2 and "unknown option --speakrs" in proc.stderr
+    for name in ("stargan_vc2", "cyclegan_vc2"):
+        script = _recipe_copy(tmp_path / name, name)
+        proc = subprocess.run(["bash", str(script), "--conf", "conf/nope.yaml"], capture_output=True, text=True)
+        assert proc.returncode == 1 and "conf/nope.yaml not found" in proc.stderr, proc.stderr
+        assert not (script.parent / "exp").exists() and not (script.parent / "dump").exists()

@@ -3,7 +3,7 @@ import torch
 
 from conftest import tiny_config
 from vcgan.engine.trainer import Trainer
-from vcgan.errors import VcganError
+from vcgan.errors import CheckpointError, VcganError
 from vcgan.inference import Converter
 from vcgan.nn import ConditionalInstanceNorm, pair_code
 from vcgan.stargan_vc import (DiscriminatorStarVC, DomainClassifier, GeneratorStarVC, GeneratorStarVC2,
@@ -136,6 +136,28 @@ def test_resume_gives_identical_next_step(tiny_feats, tmp_path):
     r = fresh()
     assert r.resume(tmp_path / "run" / "checkpoints" / "latest.pt")
     assert r.train_step(r.data.next_batch()) == expected
+
+
+def test_checkpoint_without_newer_model_keys_resumes_and_converts(tiny_feats, tmp_path):
+    """A checkpoint written before model.residual_blocks/patch_scores existed: same networks, still usable."""
+    from vcgan.engine.checkpoint import load_checkpoint, save_checkpoint
+
+    cfg = tiny_config(tiny_feats, tmp_path / "run", task="stargan_vc2", **{"train.steps": 1})
+    model, sampler, _ = build(cfg)
+    Trainer(model, sampler, cfg["train"], cfg["out_dir"], cfg).fit()
+    path = tmp_path / "run" / "checkpoints" / "latest.pt"
+    state = load_checkpoint(path)
+    for key in ("residual_blocks", "patch_scores"):
+        del state["meta"]["model"][key]
+    save_checkpoint(state, path)
+    model, sampler, _ = build(cfg)
+    assert Trainer(model, sampler, cfg["train"], cfg["out_dir"], cfg).resume(path)
+    assert Converter.from_checkpoint(path).speakers == ["kal", "ked", "slt"]
+    # a real difference is still refused, naming the key and both values
+    other = tiny_config(tiny_feats, tmp_path / "run", task="stargan_vc2", **{"model.patch_scores": "true"})
+    model, sampler, _ = build(other)
+    with pytest.raises(CheckpointError, match=r"patch_scores=False \(config True\)"):
+        Trainer(model, sampler, other["train"], other["out_dir"], other).resume(path)
 
 
 def test_convert_by_speaker_name_and_unknown_name(tiny_feats, tmp_path, demo_corpus):

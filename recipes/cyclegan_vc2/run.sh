@@ -9,7 +9,7 @@
 #            --test-src-dir /data/test/alice --test-ref-dir /data/test/bob
 #   ./run.sh --stage 3 --stop-stage 4          # re-run conversion and evaluation only
 set -euo pipefail
-. "$(cd "$(dirname "$0")" && pwd)/../common/recipe.sh"
+. "$(cd "$(dirname "$0")" && pwd)/../common/recipe.sh"   # helpers shared by the recipes
 
 stage=0
 stop_stage=4
@@ -47,6 +47,7 @@ done
 [ "$conf" = "${conf#conf/}" ] && conf=$(abspath "$conf")
 test_src_dir=$(abspath "$test_src_dir"); test_ref_dir=$(abspath "$test_ref_dir")
 cd "$(dirname "$0")"
+[ -f "$conf" ] || { echo "run.sh: config $conf not found" >&2; exit 1; }
 tag=${tag:-$(basename "${conf%.yaml}")_${src}_${tgt}}
 model_title=$(sed -n 's/^task: *//p' "$conf" | head -1)
 feats=dump/feats_${src}_${tgt}_$(basename "${conf%.yaml}")

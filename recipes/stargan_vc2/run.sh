@@ -8,7 +8,7 @@
 #   ./run.sh --corpus /data/mywavs --speakers "a b c" --test-root /data/test   # /data/test/<spk>/*.wav
 #   ./run.sh --conf conf/stargan_vc.yaml                 # StarGAN-VC (v1) instead
 set -euo pipefail
-. "$(cd "$(dirname "$0")" && pwd)/../common/recipe.sh"
+. "$(cd "$(dirname "$0")" && pwd)/../common/recipe.sh"   # helpers shared by the recipes
 
 stage=0
 stop_stage=4
@@ -42,6 +42,7 @@ done
 [ "$conf" = "${conf#conf/}" ] && conf=$(abspath "$conf")
 test_root=$(abspath "$test_root")
 cd "$(dirname "$0")"
+[ -f "$conf" ] || { echo "run.sh: config $conf not found" >&2; exit 1; }
 read -r -a spk <<< "$speakers"
 name=$(basename "${conf%.yaml}")
 tag=${tag:-${name}_$(echo "$speakers" | tr ' ' '_')}

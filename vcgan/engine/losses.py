@@ -50,11 +50,14 @@ def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor) -> torch.Te
     eps = torch.rand(shape, device=real.device, dtype=real.dtype)
     x_hat = (eps * real.detach() + (1 - eps) * fake.detach()).requires_grad_(True)
     out = critic(x_hat)
-    (grad,) = torch.autograd.grad(out.float().sum(), x_hat, create_graph=True)
+    # per-sample score = mean over a score map's positions, as in the adversarial losses
+    (grad,) = torch.autograd.grad(out.float().reshape(out.shape[0], -1).mean(1).sum(), x_hat, create_graph=True)
     return (grad.flatten(1).norm(dim=1) - 1).pow(2).mean()
 
 
 def r1_penalty(real_scores: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
-    """R1 penalty E[||grad_x D(x)||^2] on real data (``real`` must require grad)."""
-    (grad,) = torch.autograd.grad(real_scores.float().sum(), real, create_graph=True)
+    """R1 penalty E[||grad_x D(x)||^2] on real data (``real`` must require grad); a score map
+    counts as its mean, as in the adversarial losses."""
+    per_sample = real_scores.float().reshape(real_scores.shape[0], -1).mean(1)
+    (grad,) = torch.autograd.grad(per_sample.sum(), real, create_graph=True)
     return grad.flatten(1).pow(2).sum(1).mean()

@@ -34,6 +34,10 @@ class Task(nn.Module, ABC):
         """Plain data (names, statistics) stored in checkpoints for inference."""
         return {}
 
+    def upgrade_metadata(self, meta: dict) -> dict:
+        """A checkpoint's metadata as this version writes it (e.g. model keys added since, at their defaults)."""
+        return meta
+
     def samples(self, step: int) -> list:
         """Optional media for the logger: ``[("audio", tag, array, rate) | ("figure", tag, fig)]``."""
         return []

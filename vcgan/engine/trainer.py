@@ -78,6 +78,14 @@ def _set_requires_grad(module: torch.nn.Module, flag: bool) -> None:
         p.requires_grad_(flag)
 
 
+def _changed(theirs, mine) -> str:
+    """``theirs`` vs ``mine``; for dicts only the keys whose values differ."""
+    if isinstance(theirs, dict) and isinstance(mine, dict):
+        keys = sorted(k for k in set(theirs) | set(mine) if theirs.get(k) != mine.get(k))
+        return ", ".join(f"{k}={theirs.get(k)!r} (config {mine.get(k)!r})" for k in keys)
+    return f"{theirs!r} (config {mine!r})"
+
+
 class Trainer:
     """Trains a :class:`Task` with separate G/D Adam optimizers and LR schedules.
 
@@ -151,12 +159,13 @@ class Trainer:
         }
 
     def load_state_dict(self, state: dict) -> None:
-        mine, theirs = self.task.metadata(), state.get("meta") or {}
+        mine, theirs = self.task.metadata(), self.task.upgrade_metadata(dict(state.get("meta") or {}))
         differ = [k for k in ("family", "version", "speakers", "features", "model") if mine.get(k) != theirs.get(k)]
         if differ:
             raise CheckpointError(
-                f"the checkpoint was trained with other {', '.join(differ)} than this config "
-                f"({', '.join(f'{k}: {theirs.get(k)!r}' for k in differ)}); train into another out_dir or pass --resume no"
+                f"the checkpoint was trained with other {', '.join(differ)} than this config ("
+                + "; ".join(f"{k}: checkpoint {_changed(theirs.get(k), mine.get(k))}" for k in differ)
+                + "); train into another out_dir or pass --resume no"
             )
         try:
             self.task.load_state_dict(state["task"])

@@ -13,9 +13,10 @@ class ConditionalInstanceNorm(nn.Module):
     target codes, so the modulation depends on the conversion *pair*, not only on
     the target.
 
-    The code weights start random (scale around 1, bias around 0): every pair then
-    has its own features from the first step. With zero code weights all pairs
-    would share one mapping, and a generator whose last layer starts at zero
+    The code weights start random (PyTorch's default for a linear layer, on top
+    of scale 1 and bias 0: with N domains each of the two codes moves the scale
+    by up to 1/sqrt(2N)), so every pair has its own features from the first
+    step. With zero code weights all pairs would share one mapping, and a generator whose last layer starts at zero
     (``residual``) would sit at the symmetric point where the updates wanted by
     opposite directions (a->b, b->a) cancel.
     """

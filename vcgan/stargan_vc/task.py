@@ -70,6 +70,11 @@ class StarGANVC(MultiDomainObjective):
         return {"family": "stargan_vc", "version": self.version, "speakers": list(self.speakers),
                 "stats": copy.deepcopy(self.stats), "features": self.features.to_dict(), "model": self.model_cfg}
 
+    def upgrade_metadata(self, meta: dict) -> dict:
+        if isinstance(meta.get("model"), dict):
+            meta = {**meta, "model": {**MODEL_DEFAULTS, **meta["model"]}}
+        return meta
+
     def samples(self, step):
         if self.sample_utterance is None:
             return []
