@@ -53,7 +53,7 @@ def validate(cfg: dict) -> dict:
     if cfg["task"] == "cyclegan_vc" and loss.get("two_step_weight"):
         raise ConfigError("config key 'loss.two_step_weight': the two-step loss belongs to CycleGAN-VC2; set task: cyclegan_vc2")
     if cfg["task"] == "stargan_vc":
-        for key in ("residual", "residual_blocks", "patch_scores"):
+        for key in ("residual_blocks", "patch_scores"):
             if cfg["model"].get(key):
                 raise ConfigError(f"config key 'model.{key}': belongs to StarGAN-VC2; set task: stargan_vc2")
     if cfg["task"] == "stargan_vc2" and loss.get("cls_weight"):

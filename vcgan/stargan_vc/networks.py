@@ -14,7 +14,7 @@ from torch import nn
 from ..errors import ConfigError
 
 from ..nn import (GLU, ConditionalInstanceNorm, GatedConv, ProjectionHead, TwoOneTwoD, gated_patch_trunk,
-                  pad_time, pair_code)
+                  pad_time, pair_code, zero_init)
 
 
 def _with_code(h: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
@@ -40,10 +40,11 @@ class GeneratorStarVC(nn.Module):
     """StarGAN-VC generator: 2D gated encoder to a (5 x frames/4) bottleneck, and a
     gated decoder whose every layer also sees the target code as extra channels."""
 
-    def __init__(self, dims: int, num_domains: int, channels: int = 32):
+    def __init__(self, dims: int, num_domains: int, channels: int = 32, residual: bool = False):
         super().__init__()
         if dims % 4:
             raise ConfigError(f"features.spectral_dim: the StarGAN-VC generator needs a multiple of 4, got {dims}")
+        self.residual = residual
         c, n, q = channels, num_domains, dims // 4
         self.num_domains = n
         self.encoder = nn.Sequential(
@@ -60,14 +61,17 @@ class GeneratorStarVC(nn.Module):
             GatedDeconv(2 * c + n, c, (4, 8), 2, (1, 3)),
         ])
         self.out = nn.ConvTranspose2d(c + n, 1, (3, 9), 1, (1, 4))
+        if residual:  # output = input + decoder output, which starts at zero
+            zero_init(self.out)
 
     def forward(self, x, src, trg):
-        x, frames = pad_time(x, 4)
+        xp, frames = pad_time(x, 4)
         code = F.one_hot(trg, self.num_domains)
-        h = self.encoder(x.unsqueeze(1))
+        h = self.encoder(xp.unsqueeze(1))
         for layer in self.decoder:
             h = layer(_with_code(h, code))
-        return self.out(_with_code(h, code)).squeeze(1)[..., :frames]
+        y = self.out(_with_code(h, code)).squeeze(1)[..., :frames]
+        return x + y if self.residual else y
 
 
 class DiscriminatorStarVC(nn.Module):

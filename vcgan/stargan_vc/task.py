@@ -20,7 +20,7 @@ MODEL_DEFAULTS = {
     "channels": None,  # generator width; None: the paper's (32 for StarGAN-VC, 128 for StarGAN-VC2)
     "disc_channels": None,  # discriminator/classifier width; None: the paper's (32 / 128)
     "num_blocks": 9,  # StarGAN-VC2: 1D CIN blocks
-    "residual": False,  # StarGAN-VC2: generator adds its output to its input
+    "residual": False,  # generator adds its output to its input (last layer starts at zero)
     "residual_blocks": False,  # StarGAN-VC2: each 1D CIN block adds its output to its input
     "patch_scores": False,  # StarGAN-VC2: projection D scores every region (True) or the whole segment (paper)
 }
@@ -38,7 +38,7 @@ def build_networks(version: int, dims: int, num_domains: int, model: dict):
     model = {**MODEL_DEFAULTS, **model}  # checkpoints written before a key existed
     if version == 1:
         c, dc = model["channels"] or 32, model["disc_channels"] or 32
-        return (GeneratorStarVC(dims, num_domains, c), DiscriminatorStarVC(dims, num_domains, dc),
+        return (GeneratorStarVC(dims, num_domains, c, model["residual"]), DiscriminatorStarVC(dims, num_domains, dc),
                 DomainClassifier(dims, num_domains, dc))
     c, dc = model["channels"] or 128, model["disc_channels"] or 128
     return (GeneratorStarVC2(dims, num_domains, c, model["num_blocks"], model["residual"], model["residual_blocks"]),
