@@ -42,10 +42,8 @@ class RandomSegments:
         pass
 
 
-def build(task_name: str, channels: int, disc_channels: int, identity: bool, cfg: dict | None = None):
-    if cfg is None:
-        cfg = defaults_for(task_name)
-        cfg["model"].update(channels=channels, disc_channels=disc_channels)
+def build(cfg: dict, identity: bool):
+    task_name = cfg["task"]
     cfg["loss"]["identity_weight"] = 5.0 if identity else 0.0  # the steady state after the first steps, unless asked
     feats = FeatureConfig(spectral_dim=cfg["features"]["spectral_dim"])
     if task_name.startswith("cyclegan"):
@@ -74,14 +72,16 @@ def main(argv=None):
     a = ap.parse_args(argv)
     if a.threads:
         torch.set_num_threads(a.threads)
-    cfg = None
     if a.config:
         cfg = resolve_config(a.config)
         a.task, a.batch, a.frames = cfg["task"], cfg["data"]["batch_size"], cfg["data"]["segment_frames"]
         a.precision, a.channels, a.disc_channels = cfg["train"]["precision"], cfg["model"]["channels"], cfg["model"]["disc_channels"]
         if a.threads is None and cfg["train"]["num_threads"]:
             torch.set_num_threads(cfg["train"]["num_threads"])
-    task, feats = build(a.task, a.channels, a.disc_channels or a.channels, a.identity, cfg)
+    else:
+        cfg = defaults_for(a.task)
+        cfg["model"].update(channels=a.channels, disc_channels=a.disc_channels or a.channels)
+    task, feats = build(cfg, a.identity)
     data = RandomSegments(a.task.startswith("stargan"), feats.spectral_dim, a.frames, a.batch)
     trainer = Trainer(task, data, {"precision": a.precision, "device": a.device, "progress": False}, "/tmp/vcgan-bench")
     from torch.utils.flop_counter import FlopCounterMode

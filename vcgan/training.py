@@ -39,25 +39,34 @@ MINIMUM = [("train.steps", 1), ("train.log_every", 1), ("train.checkpoint_every"
            ("model.channels", 2), ("model.disc_channels", 2)]
 
 
+# (task, key, why): options the task's family shares a config section with but does not have
+NOT_FOR_TASK = [
+    ("cyclegan_vc", "loss.two_step_weight", "the two-step loss belongs to CycleGAN-VC2; set task: cyclegan_vc2"),
+    ("stargan_vc", "model.residual_blocks", "belongs to StarGAN-VC2; set task: stargan_vc2"),
+    ("stargan_vc", "model.patch_scores", "belongs to StarGAN-VC2; set task: stargan_vc2"),
+    ("stargan_vc2", "loss.cls_weight", "StarGAN-VC2 has no domain classifier; use task: stargan_vc"),
+]
+
+
+def _lookup(cfg: dict, key: str):
+    """The value at a dotted key, or None where the path does not exist."""
+    node = cfg
+    for part in key.split("."):
+        node = node.get(part) if isinstance(node, dict) else None
+    return node
+
+
 def validate(cfg: dict) -> dict:
     """Range checks and combinations a model family does not support."""
     for key, low in MINIMUM:
-        node = cfg
-        for part in key.split("."):
-            node = node.get(part) if isinstance(node, dict) else None
-        if node is not None and node < low:
-            raise ConfigError(f"config key '{key}': must be >= {low}, got {node!r}")
+        value = _lookup(cfg, key)
+        if value is not None and value < low:
+            raise ConfigError(f"config key '{key}': must be >= {low}, got {value!r}")
     if cfg["data"]["speakers"] is not None and not all(isinstance(s, str) for s in cfg["data"]["speakers"]):
         raise ConfigError(f"config key 'data.speakers': expected a list of names, got {cfg['data']['speakers']!r}")
-    loss = cfg["loss"]
-    if cfg["task"] == "cyclegan_vc" and loss.get("two_step_weight"):
-        raise ConfigError("config key 'loss.two_step_weight': the two-step loss belongs to CycleGAN-VC2; set task: cyclegan_vc2")
-    if cfg["task"] == "stargan_vc":
-        for key in ("residual_blocks", "patch_scores"):
-            if cfg["model"].get(key):
-                raise ConfigError(f"config key 'model.{key}': belongs to StarGAN-VC2; set task: stargan_vc2")
-    if cfg["task"] == "stargan_vc2" and loss.get("cls_weight"):
-        raise ConfigError("config key 'loss.cls_weight': StarGAN-VC2 has no domain classifier; use task: stargan_vc")
+    for task, key, why in NOT_FOR_TASK:
+        if cfg["task"] == task and _lookup(cfg, key):
+            raise ConfigError(f"config key '{key}': {why}")
     return cfg
 
 

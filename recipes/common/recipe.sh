@@ -3,6 +3,15 @@
 # abspath PATH: a path given by the user, relative to where they called the recipe from
 abspath() { case "$1" in ""|/*) echo "$1" ;; *) echo "$PWD/$1" ;; esac; }
 
+# enter_recipe SCRIPT: make the user's $corpus and $conf independent of the directory they called
+# from, move into the recipe's directory, and stop at once if the config does not exist
+enter_recipe() {
+  [ "$corpus" = ../demo/corpus ] || corpus=$(abspath "$corpus")
+  [ "$conf" = "${conf#conf/}" ] && conf=$(abspath "$conf")
+  cd "$(dirname "$1")"
+  [ -f "$conf" ] || { echo "run.sh: config $conf not found" >&2; exit 1; }
+}
+
 # detect_layout CORPUS SPEAKER: vcc2018 | split | generic
 detect_layout() {
   if [ -d "$1/vcc2018_training" ]; then echo vcc2018

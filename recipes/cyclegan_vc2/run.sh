@@ -43,11 +43,8 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-[ "$corpus" = ../demo/corpus ] || corpus=$(abspath "$corpus")
-[ "$conf" = "${conf#conf/}" ] && conf=$(abspath "$conf")
 test_src_dir=$(abspath "$test_src_dir"); test_ref_dir=$(abspath "$test_ref_dir")
-cd "$(dirname "$0")"
-[ -f "$conf" ] || { echo "run.sh: config $conf not found" >&2; exit 1; }
+enter_recipe "$0"
 tag=${tag:-$(basename "${conf%.yaml}")_${src}_${tgt}}
 model_title=$(sed -n 's/^task: *//p' "$conf" | head -1)
 feats=dump/feats_${src}_${tgt}_$(basename "${conf%.yaml}")

@@ -38,11 +38,8 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-[ "$corpus" = ../demo/corpus ] || corpus=$(abspath "$corpus")
-[ "$conf" = "${conf#conf/}" ] && conf=$(abspath "$conf")
 test_root=$(abspath "$test_root")
-cd "$(dirname "$0")"
-[ -f "$conf" ] || { echo "run.sh: config $conf not found" >&2; exit 1; }
+enter_recipe "$0"
 read -r -a spk <<< "$speakers"
 name=$(basename "${conf%.yaml}")
 tag=${tag:-${name}_$(echo "$speakers" | tr ' ' '_')}

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -99,8 +100,7 @@ def prepare_features(
     for spk, splits in corpus.items():
         manifest[spk] = {}
         for split, files in splits.items():
-            stems = [Path(f).stem for f in files]
-            dup = sorted({s for s in stems if stems.count(s) > 1})
+            dup = sorted(s for s, n in Counter(Path(f).stem for f in files).items() if n > 1)
             if dup:
                 raise VcganError(f"speaker {spk!r} ({split}): several files share the name(s) {dup[:5]}; rename them")
             manifest[spk][split] = []

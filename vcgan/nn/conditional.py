@@ -16,9 +16,10 @@ class ConditionalInstanceNorm(nn.Module):
     The code weights start random (PyTorch's default for a linear layer, on top
     of scale 1 and bias 0: with N domains each of the two codes moves the scale
     by up to 1/sqrt(2N)), so every pair has its own features from the first
-    step. With zero code weights all pairs would share one mapping, and a generator whose last layer starts at zero
-    (``residual``) would sit at the symmetric point where the updates wanted by
-    opposite directions (a->b, b->a) cancel.
+    step. With zero code weights all pairs would share one mapping, and a
+    generator whose last layer starts at zero (``residual``) would sit at the
+    symmetric point where the updates wanted by opposite directions (a->b,
+    b->a) cancel.
     """
 
     def __init__(self, channels: int, code_dim: int):
@@ -56,9 +57,8 @@ class ProjectionHead(nn.Module):
         nn.init.normal_(self.embed.weight, std=0.02)
 
     def forward(self, features: torch.Tensor, condition: torch.Tensor) -> torch.Tensor:
-        phi = features.flatten(2)  # (batch, channels, positions)
+        phi = features.flatten(2).transpose(1, 2)  # (batch, positions, channels)
         if not self.patch:
-            phi = phi.mean(-1, keepdim=True)
-        e = self.embed(condition).to(phi.dtype)
-        out = torch.einsum("bcp,c->bp", phi, self.linear.weight[0].to(phi.dtype)) + self.linear.bias.to(phi.dtype)
-        return (out + torch.einsum("bcp,bc->bp", phi, e)).unsqueeze(1)  # (batch, 1, positions)
+            phi = phi.mean(1, keepdim=True)
+        out = self.linear(phi) + (self.embed(condition)[:, None] * phi).sum(-1, keepdim=True)
+        return out.transpose(1, 2)  # (batch, 1, positions)

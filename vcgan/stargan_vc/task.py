@@ -33,9 +33,15 @@ LOSS_DEFAULTS = {
 }
 
 
+def upgrade_metadata(meta: dict) -> dict:
+    """Checkpoint metadata with model keys added since it was written, at their (paper) defaults."""
+    if isinstance(meta.get("model"), dict):
+        meta = {**meta, "model": {**MODEL_DEFAULTS, **meta["model"]}}
+    return meta
+
+
 def build_networks(version: int, dims: int, num_domains: int, model: dict):
     """(generator, discriminator, classifier or None) for a version and model config."""
-    model = {**MODEL_DEFAULTS, **model}  # checkpoints written before a key existed
     if version == 1:
         c, dc = model["channels"] or 32, model["disc_channels"] or 32
         return (GeneratorStarVC(dims, num_domains, c, model["residual"]), DiscriminatorStarVC(dims, num_domains, dc),
@@ -71,9 +77,7 @@ class StarGANVC(MultiDomainObjective):
                 "stats": copy.deepcopy(self.stats), "features": self.features.to_dict(), "model": self.model_cfg}
 
     def upgrade_metadata(self, meta: dict) -> dict:
-        if isinstance(meta.get("model"), dict):
-            meta = {**meta, "model": {**MODEL_DEFAULTS, **meta["model"]}}
-        return meta
+        return upgrade_metadata(meta)
 
     def samples(self, step):
         if self.sample_utterance is None:
@@ -120,6 +124,7 @@ def build_task(cfg: dict, store: FeatureStore):
 
 def load_generator(meta: dict, state: dict, source: str, target: str) -> nn.Module:
     """The generator of a StarGAN-VC(2) checkpoint fixed to ``source -> target``."""
+    meta = upgrade_metadata(meta)
     speakers = meta["speakers"]
     for role, name in (("source", source), ("target", target)):
         if name not in speakers:
