@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from vcgan.conversion import SpeakerStats, convert_features
+from vcgan.engine.precision import hardware_summary
 from vcgan.features import analyze, load_audio, synthesize
 from vcgan.inference import Converter
 
@@ -48,7 +49,8 @@ def main(argv=None):
         t["synthesis"] += t3 - t2
     total = sum(t.values())
     parts = ", ".join(f"{k} {v / audio:.3f}" for k, v in t.items())
-    print(f"{len(files)} files, {audio:.1f} s audio, threads={torch.get_num_threads()}: RTF {total / audio:.3f} ({parts})")
+    print(f"{len(files)} files, {audio:.1f} s audio, precision=fp32 (inference) [{hardware_summary(torch.device('cpu'))}] "
+          f"threads={torch.get_num_threads()}: RTF {total / audio:.3f} ({parts})")
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import soundfile as sf
 
+from vcgan.engine.precision import cpu_capability, cpu_has_native_bf16
 from vcgan.features import FeatureConfig, prepare_features
 
 
@@ -34,7 +35,8 @@ def main(argv=None):
         prepare_features(corpus, out, cfg, jobs=jobs, progress=False)
         dt = time.perf_counter() - t0
         shutil.rmtree(out)
-        print(f"{a.f0_method}: {len(files)} files, {seconds:.1f} s of audio, jobs={jobs}: {dt:.1f} s "
+        print(f"{a.f0_method}: {len(files)} files, {seconds:.1f} s of audio, jobs={jobs}, float64 (WORLD) "
+              f"[cpu {cpu_capability()}, native bf16 {'yes' if cpu_has_native_bf16() else 'no'}]: {dt:.1f} s "
               f"-> {seconds / dt:.2f} s of audio per second")
 
 

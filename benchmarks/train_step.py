@@ -1,13 +1,14 @@
 """Seconds per training step (random features, no data loading), FLOPs and peak memory.
 
 usage: python benchmarks/train_step.py [--task cyclegan_vc2|cyclegan_vc|stargan_vc2|stargan_vc]
-       [--channels 128] [--disc-channels C] [--batch 1] [--frames 128] [--precision fp32|bf16|fp16]
+       [--channels 128] [--disc-channels C] [--batch 1] [--frames 128] [--precision auto|fp32|bf16|fp16]
        [--identity] [--steps 10] [--device cpu|cuda] [--threads N]
    or: python benchmarks/train_step.py --config recipes/stargan_vc2/conf/cpu.yaml [--threads N]
        (task, model, loss, batch, segment length and precision of a recipe config; the
        identity loss stays off unless --identity, as after a recipe's first steps)
-Prints s/step after warm-up, GFLOP per step (torch's FLOP counter, 2 per multiply-add)
-and the process's peak resident memory.
+Prints s/step after warm-up, GFLOP per step (torch's FLOP counter, 2 per multiply-add),
+the process's peak resident memory, the CPU capability (vector ISA, native bf16 or not)
+and the precision ``auto`` resolved to.
 """
 from __future__ import annotations
 
@@ -62,7 +63,7 @@ def main(argv=None):
     ap.add_argument("--disc-channels", type=int, default=None)
     ap.add_argument("--batch", type=int, default=1)
     ap.add_argument("--frames", type=int, default=128)
-    ap.add_argument("--precision", default="fp32")
+    ap.add_argument("--precision", default="auto", help="auto: bf16 where the hardware has it natively, else fp32")
     ap.add_argument("--steps", type=int, default=10)
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--device", default="cpu")
@@ -100,7 +101,8 @@ def main(argv=None):
     gflop = counter.get_total_flops() / 1e9
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"{a.config + ': ' if a.config else ''}{a.task} channels={a.channels} disc={a.disc_channels or a.channels} batch={a.batch} frames={a.frames} "
-          f"{a.precision} identity={a.identity} {trainer.device} threads={torch.get_num_threads()}: "
+          f"precision={trainer.precision} (asked {a.precision}) identity={a.identity} [{trainer.hardware}] "
+          f"threads={torch.get_num_threads()}: "
           f"{dt:.3f} s/step, {gflop:.0f} GFLOP/step ({gflop / dt:.0f} GFLOP/s), peak RSS {rss:.0f} MiB")
     return dt
 

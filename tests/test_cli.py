@@ -1,5 +1,6 @@
 """The `vcgan` command end to end on real (tiny) data, and its errors on bad input."""
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -166,3 +167,31 @@ def test_resume_with_a_different_model_is_refused(tiny_feats, tmp_path, capsys):
     capsys.readouterr()
     assert run(base + ["model.channels=16", "train.steps=2"]) == 2
     assert "trained with other model" in capsys.readouterr().err
+
+
+def test_demo_end_to_end_reports_verdict_and_only_files_it_wrote(tiny_corpus, tmp_path):
+    from vcgan.demo import run_demo
+
+    out = tmp_path / "demo"
+    report = run_demo(out_dir=out, minutes=5, corpus=tiny_corpus, overrides=[
+        "data.segment_frames=32", "data.batch_size=2", "model.channels=8", "model.disc_channels=8",
+        "train.steps=2", "train.log_every=25", "train.progress=false"])
+    text = (out / "report.md").read_text()
+    assert report["train"]["steps"] == 2
+    assert "precision fp32" in text or "precision bf16" in text
+    assert "Verdict: CycleGAN-VC2 is" in text and "than the statistics transform" in text
+    assert "Only 2 training steps ran" in text and "vcgan demo --minutes" in text
+    for path in (report["training_curves_png"], report["spectrogram_png"]):
+        assert Path(path).is_file() and str(path) in text  # named, and written (2 steps < log_every)
+
+
+def test_demo_verdict_wording():
+    from vcgan.demo import demo_verdict
+
+    long_run = {"steps": 900, "sec_per_step": 0.7, "precision": "fp32"}
+    assert demo_verdict(long_run, 7.5, 9.2, 10).startswith(
+        "Verdict: CycleGAN-VC2 is better than the statistics transform on the test set (7.50 vs 9.20 dB MCD, 1.70 dB lower).")
+    assert "equal to within 0.01 dB" in demo_verdict(long_run, 9.201, 9.2, 10)
+    assert "not better" in demo_verdict(long_run, 9.3, 9.2, 10) and "0.10 dB higher" in demo_verdict(long_run, 9.3, 9.2, 10)
+    short = demo_verdict({"steps": 11, "sec_per_step": 59.7, "precision": "bf16"}, 9.19, 9.20, 10)
+    assert "Only 11 training steps ran (59.7 s/step" in short and "about 199 min" in short and "--minutes 239" in short

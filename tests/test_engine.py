@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from vcgan.engine import AdversarialLoss, Schedule, gradient_penalty, linear_decay, r1_penalty
+from vcgan.engine import AdversarialLoss, Schedule, Step, Task, gradient_penalty, linear_decay, lr_factor, r1_penalty
 from vcgan.engine.config import merge, parse_overrides
 from vcgan.errors import ConfigError
 from vcgan.nn import GLU, PixelShuffle1d
@@ -142,3 +142,154 @@ def test_mcd_on_hand_computed_inputs():
     s = score_features("shift", mc, f0, shifted, f0 * 2)
     assert s.mcd == pytest.approx(MCD_CONST * np.sqrt(24 * 0.01), rel=1e-6)
     assert s.log_f0_rmse == pytest.approx(np.log(2.0))
+
+
+# ----------------------------------------------------------------- precision
+def test_precision_auto_follows_the_hardware(monkeypatch):
+    import warnings
+
+    from vcgan.engine import precision
+
+    cpu = torch.device("cpu")
+    monkeypatch.setattr(precision, "native_bf16", lambda device: True)
+    assert precision.resolve_precision("auto", cpu) == "bf16"
+    monkeypatch.setattr(precision, "native_bf16", lambda device: False)
+    assert precision.resolve_precision("auto", cpu) == "fp32"
+    assert precision.resolve_precision("fp32", cpu) == "fp32"
+    precision._warned.clear()
+    with pytest.warns(RuntimeWarning, match=r"bf16 is emulated on this CPU .*10x slower.*precision: auto or fp32"):
+        assert precision.resolve_precision("bf16", cpu) == "bf16"  # honoured, with a warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # only once per process
+        assert precision.resolve_precision("bf16", cpu) == "bf16"
+    with pytest.raises(ConfigError, match="fp16 needs CUDA"):
+        precision.resolve_precision("fp16", cpu)
+    with pytest.raises(ConfigError, match="train.precision"):
+        precision.resolve_precision("half", cpu)
+
+
+def test_native_bf16_reads_the_cpu_flags(monkeypatch):
+    from vcgan.engine import precision
+
+    precision.cpu_has_native_bf16.cache_clear()
+    try:
+        monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: True)
+        monkeypatch.setattr(precision, "_cpu_flags", lambda: frozenset({"avx2", "avx512f", "avx512bw"}))
+        assert not precision.cpu_has_native_bf16()  # AVX512 without BF16: oneDNN converts, no bf16 arithmetic
+        precision.cpu_has_native_bf16.cache_clear()
+        monkeypatch.setattr(precision, "_cpu_flags", lambda: frozenset({"avx2", "avx512f", "avx512_bf16"}))
+        assert precision.cpu_has_native_bf16()
+        precision.cpu_has_native_bf16.cache_clear()
+        monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: False)
+        assert not precision.cpu_has_native_bf16()
+    finally:
+        precision.cpu_has_native_bf16.cache_clear()
+    assert "native bf16" in precision.hardware_summary(torch.device("cpu"))
+
+
+# ------------------------------------------------------- budget-following schedules
+def test_schedule_percentage_breakpoints_follow_progress():
+    s = Schedule([[0, 2.0], ["5%", 0.0]], "loss.identity_weight")
+    assert s(Step(0, 0.0)) == 2.0 and s(Step(70, 0.049)) == 2.0 and s(Step(71, 0.05)) == 0.0
+    assert s(3) == 2.0  # a plain step (progress unknown) has not reached 5%
+    steps = Schedule([[0, 5.0], [100, 0.0]])
+    assert steps(Step(99, 0.9)) == 5.0 and steps(Step(100, 0.1)) == 0.0  # step breakpoints ignore progress
+    for bad in ([[0, 1.0], ["150%", 0.0]], [[0, 1.0], ["5%", 0.0], [100, 1.0]], [[0, 1.0], [2.5, 0.0]], [[0, "x"]]):
+        with pytest.raises(ConfigError, match="loss.w"):
+            Schedule(bad, "loss.w")
+    assert lr_factor(0.25, 0.5) == 1.0 and lr_factor(0.75, 0.5) == pytest.approx(0.5) and lr_factor(1.0, 0.5) == 0.0
+
+
+class ToyTask(Task):
+    """Smallest adversarial task: G maps noise-free inputs, D scores them (for engine tests)."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.generators = torch.nn.ModuleDict({"g": torch.nn.Linear(4, 4)})
+        self.discriminators = torch.nn.ModuleDict({"d": torch.nn.Linear(4, 1)})
+        self.adv = AdversarialLoss("lsgan")
+        self.weight = Schedule([[0, 1.0], ["50%", 0.0]], "loss.l1_weight")
+
+    def generator_losses(self, batch, step):
+        fake = self.generators["g"](batch["x"])
+        losses = {"adv": self.adv.g_loss(self.discriminators["d"](fake)), "l1": (fake - batch["y"]).abs().mean()}
+        losses["total"] = losses["adv"] + self.weight(step) * losses["l1"]
+        return losses
+
+    def discriminator_losses(self, batch, step):
+        with torch.no_grad():
+            fake = self.generators["g"](batch["x"])
+        d = self.discriminators["d"]
+        losses = {"adv": self.adv.d_loss(d(batch["y"]), d(fake))}
+        losses["total"] = losses["adv"]
+        return losses
+
+
+class FakeClock:
+    """Simulated time: every batch drawn costs ``seconds_per_batch``."""
+
+    def __init__(self, start=1000.0):
+        self.now = start
+
+    def __call__(self):
+        return self.now
+
+
+class ToyData:
+    def __init__(self, clock, seconds_per_batch=6.0):
+        self.gen, self.clock, self.cost = torch.Generator().manual_seed(1), clock, seconds_per_batch
+
+    def next_batch(self):
+        self.clock.now += self.cost
+        return {"x": torch.randn(8, 4, generator=self.gen), "y": torch.randn(8, 4, generator=self.gen) + 2}
+
+    def state_dict(self):
+        return {"gen": self.gen.get_state()}
+
+    def load_state_dict(self, state):
+        self.gen.set_state(state["gen"])
+
+
+def _toy_trainer(out_dir, clock_start=1000.0, **train):
+    from vcgan.engine import Trainer
+
+    cfg = {"steps": 1000, "max_minutes": 1.0, "lr_decay_start": 0, "log_every": 1, "checkpoint_every": 0,
+           "progress": False, **train}
+    clock = FakeClock(clock_start)
+    return Trainer(ToyTask(), ToyData(clock), cfg, out_dir, clock=clock)
+
+
+def _log_rows(out_dir):
+    import json
+
+    return [json.loads(line) for line in (out_dir / "train_log.jsonl").read_text().splitlines()]
+
+
+def test_time_budget_drives_lr_decay_to_zero_at_the_deadline(tmp_path):
+    trainer = _toy_trainer(tmp_path)  # 1000 steps asked, 60 s of budget, 6 s per step
+    summary = trainer.fit()
+    assert summary["stopped_by_time_limit"] and summary["steps"] == 10
+    assert summary["progress"] == 1.0 and summary["final_lr_factor"] == 0.0
+    assert trainer.opt_g.param_groups[0]["lr"] == 0.0 and trainer.opt_d.param_groups[0]["lr"] == 0.0
+    rows = _log_rows(tmp_path)
+    # step k uses progress (k + 1) * 6 / 60 (its batch's time counts): linear decay on the clock, not on steps
+    assert [r["progress"] for r in rows] == pytest.approx([(k + 1) / 10 for k in range(10)])
+    assert [r["lr/g"] for r in rows] == pytest.approx([2e-4 * (1 - (k + 1) / 10) for k in range(10)])
+    # a percentage loss schedule switches at half of the run's time, not at half of its 1000 steps
+    assert [r["g/total"] > r["g/adv"] for r in rows] == [True] * 4 + [False] * 6
+
+
+def test_time_budget_resume_gives_identical_steps(tmp_path):
+    full = _toy_trainer(tmp_path / "full", checkpoint_every=4, lr_decay_start=300)
+    full.fit()
+    ckpt = tmp_path / "full" / "checkpoints" / "step_00000004.pt"
+    assert ckpt.is_file()
+    resumed = _toy_trainer(tmp_path / "resumed", clock_start=5.0, checkpoint_every=4, lr_decay_start=300)
+    summary = resumed.fit(resume=ckpt)  # the elapsed training time comes back with the checkpoint
+    assert summary["steps"] == 10 and summary["steps_this_run"] == 6 and summary["minutes_trained"] == pytest.approx(1.0)
+    want, got = _log_rows(tmp_path / "full")[4:], _log_rows(tmp_path / "resumed")
+    for r in want + got:
+        r.pop("time/sec_per_step")
+    assert got == want
+    assert 0.0 < want[0]["lr/g"] < 2e-4  # the resume falls inside the decay

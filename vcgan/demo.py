@@ -37,6 +37,25 @@ def spectrogram_comparison(files: dict[str, Path], out_png: Path, sample_rate: i
     return save_figure(spectrogram_figure(panels, sample_rate), out_png)
 
 
+MIN_MEANINGFUL_STEPS = 200
+
+
+def demo_verdict(summary: dict, model_mcd: float, stats_mcd: float, minutes: float) -> str:
+    """One line: is the model better than the statistics transform, and was the run long enough to say?"""
+    diff = round(stats_mcd - model_mcd, 2)
+    by = f"{abs(diff):.2f} dB {'lower' if diff > 0 else 'higher'}" if diff else "equal to within 0.01 dB"
+    line = (f"Verdict: CycleGAN-VC2 is {'better' if diff > 0 else 'not better'} than the statistics transform "
+            f"on the test set ({model_mcd:.2f} vs {stats_mcd:.2f} dB MCD, {by}).")
+    steps = summary["steps"]
+    if steps < MIN_MEANINGFUL_STEPS:
+        per_step = summary["sec_per_step"]
+        need = MIN_MEANINGFUL_STEPS * per_step / 60
+        line += (f" Only {steps} training steps ran ({per_step:.1f} s/step on this machine, precision "
+                 f"{summary['precision']}): too few to judge the model; at least {MIN_MEANINGFUL_STEPS} steps "
+                 f"need about {need:.0f} min here: run `vcgan demo --minutes {max(minutes, need) * 1.2:.0f}`.")
+    return line
+
+
 def run_demo(out_dir="exp/demo", minutes: float = 10.0, corpus=None, source="kal", target="slt", overrides=None) -> dict:
     from .features.cache import prepare_features
     from .features.corpus import discover_corpus
@@ -58,7 +77,7 @@ def run_demo(out_dir="exp/demo", minutes: float = 10.0, corpus=None, source="kal
     prepare_features(c, out / "feats", FeatureConfig.from_dict(cfg["features"]))
 
     print(f"[2/4] training CycleGAN-VC2 {source}<->{target} for up to {minutes:g} min "
-          f"(precision {cfg['train']['precision']}, batch {cfg['data']['batch_size']})")
+          f"(batch {cfg['data']['batch_size']})")
     summary = train(cfg)
 
     print("[3/4] converting the test set (model, statistics transform)")
@@ -80,23 +99,29 @@ def run_demo(out_dir="exp/demo", minutes: float = 10.0, corpus=None, source="kal
          f"converted {source}->{target} (CycleGAN-VC2)": first,
          f"target ({target})": next(tgt_test.glob(first.stem + ".*"))},
         out / "spectrogram_comparison.png")
+    averages = {k: v["average"] for k, v in results.items()}
+    verdict = demo_verdict(summary, averages["CycleGAN-VC2"]["mcd"], averages["statistics transform"]["mcd"], minutes)
+    curves = summary.get("training_curves")
     report = {
         "direction": f"{source}->{target}",
         "train": summary,
-        "results": {k: v["average"] for k, v in results.items()},
+        "results": averages,
+        "verdict": verdict,
         "converted_dir": str(model_dir),
         "spectrogram_png": str(png),
-        "training_curves_png": str(out / "train" / "training_curves.png"),
+        "training_curves_png": curves,
         "minutes_total": (time.monotonic() - t_start) / 60,
     }
     lines = [f"# vcgan demo: {source} -> {target}", "",
              f"Training: {summary['steps']} steps in {summary['seconds'] / 60:.1f} min "
-             f"({summary['sec_per_step']:.2f} s/step).", "",
+             f"({summary['sec_per_step']:.2f} s/step), precision {summary['precision']} ({summary['hardware']}).", "",
              "| system | MCD [dB] | log-F0 RMSE | V/UV error |", "|---|---:|---:|---:|"]
     for name, r in report["results"].items():
         lines.append(f"| {name} | {r['mcd']:.2f} | {r['log_f0_rmse']:.4f} | {r['vuv_error']:.3f} |")
-    lines += ["", f"Converted speech: {model_dir}", f"Spectral envelopes: {png}",
-              f"Training curves: {report['training_curves_png']}", ""]
+    lines += ["", f"Converted speech: {model_dir}", f"Spectral envelopes: {png}"]
+    if curves:
+        lines.append(f"Training curves: {curves}")
+    lines += ["", verdict, ""]
     atomic_write_text(out / "report.md", "\n".join(lines))
     atomic_write_text(out / "report.json", json.dumps(report, indent=1))
     for name, res in results.items():

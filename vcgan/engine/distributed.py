@@ -56,6 +56,15 @@ def any_rank(flag: bool, device: torch.device) -> bool:
     return bool(t.item() > 0)
 
 
+def max_over_ranks(value: float, device: torch.device) -> float:
+    """The largest ``value`` of all ranks, on every rank (so that all take the same decision)."""
+    if not is_distributed():
+        return value
+    t = torch.tensor([float(value)], dtype=torch.float64, device=device)
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return float(t.item())
+
+
 def gather_objects(obj) -> list:
     """``[obj of rank 0, obj of rank 1, ...]`` (``[obj]`` when not distributed)."""
     if not is_distributed():

@@ -19,18 +19,20 @@ from ..fileio import atomic_write_text
 from . import distributed
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import dump_yaml
-from .schedule import linear_decay
+from .precision import AUTOCAST_DTYPES, hardware_summary, resolve_precision
+from .schedule import Step, lr_factor
 from .task import Task
 
 TRAIN_DEFAULTS = {
     "steps": 20000,  # optimizer updates (iterations), not epochs
-    "max_minutes": None,  # stop early (with a checkpoint) after this much wall time
+    "max_minutes": None,  # training-time budget (summed over resumes): stop there with a checkpoint;
+    # LR decay and percentage schedules then follow max(step / steps, elapsed / max_minutes)
     "g_lr": 2.0e-4,
     "d_lr": 1.0e-4,
     "g_betas": [0.5, 0.999],
     "d_betas": [0.5, 0.999],
-    "lr_decay_start": None,  # constant LR until here, then linear to 0 at `steps`; None: no decay
-    "precision": "fp32",  # fp32 | bf16 | fp16 (fp16 only on CUDA)
+    "lr_decay_start": None,  # constant LR until this step's share of the run, then linear to 0; None: no decay
+    "precision": "auto",  # auto (bf16 where the hardware computes it natively, else fp32) | fp32 | bf16 | fp16 (CUDA)
     "device": "auto",  # auto | cpu | cuda | cuda:N
     "seed": 0,
     "log_every": 50,
@@ -91,11 +93,15 @@ class Trainer:
 
     ``data`` provides ``next_batch() -> dict[str, Tensor]`` and
     ``state_dict()/load_state_dict()`` so that resuming continues the exact
-    sample stream. Checkpoints hold networks, optimizers, schedulers, scalers,
-    step, RNG states, data-sampler state, config and task metadata.
+    sample stream. Checkpoints hold networks, optimizers, scalers, step, training
+    time used, RNG states, data-sampler state, config and task metadata.
+
+    The learning rates follow the run's progress, ``max(step / steps, elapsed /
+    max_minutes)``: a run that stops at its time budget has decayed as one that
+    reaches its step count. ``clock`` (seconds, monotonic) can be replaced in tests.
     """
 
-    def __init__(self, task: Task, data, cfg: dict, out_dir, full_config: dict | None = None):
+    def __init__(self, task: Task, data, cfg: dict, out_dir, full_config: dict | None = None, clock=time.monotonic):
         self.cfg = {**TRAIN_DEFAULTS, **cfg}
         self.out_dir = Path(out_dir)
         self.full_config = full_config or {"train": self.cfg}
@@ -115,21 +121,51 @@ class Trainer:
         fused = {"fused": True} if self.device.type in ("cpu", "cuda") else {}
         self.opt_g = torch.optim.Adam(task.generators.parameters(), lr=c["g_lr"], betas=tuple(c["g_betas"]), **fused)
         self.opt_d = torch.optim.Adam(task.discriminators.parameters(), lr=c["d_lr"], betas=tuple(c["d_betas"]), **fused)
-        decay_start = c["lr_decay_start"] if c["lr_decay_start"] is not None else c["steps"]
-        # one scheduler per optimizer, each owning only its own LR
-        self.sched_g = torch.optim.lr_scheduler.LambdaLR(self.opt_g, linear_decay(c["steps"], decay_start))
-        self.sched_d = torch.optim.lr_scheduler.LambdaLR(self.opt_d, linear_decay(c["steps"], decay_start))
-        precision = c["precision"]
-        if precision not in ("fp32", "bf16", "fp16"):
-            raise VcganError(f"train.precision: expected fp32, bf16 or fp16, got {precision!r}")
-        if precision == "fp16" and self.device.type != "cuda":
-            raise VcganError("train.precision=fp16 needs CUDA; use bf16 on CPU")
-        self.autocast_dtype = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
-        use_scaler = precision == "fp16"
+        # decay start as a share of the run, so that a time-bounded run decays on its clock too
+        self.decay_start = 1.0 if c["lr_decay_start"] is None else min(1.0, c["lr_decay_start"] / c["steps"])
+        self.precision = resolve_precision(c["precision"], self.device)
+        self.hardware = hardware_summary(self.device)
+        self.autocast_dtype = AUTOCAST_DTYPES[self.precision]
+        use_scaler = self.precision == "fp16"
         self.scaler_g = torch.amp.GradScaler(self.device.type, enabled=use_scaler)
         self.scaler_d = torch.amp.GradScaler(self.device.type, enabled=use_scaler)
         self.step = 0
+        self.clock = clock
+        self.elapsed = 0.0  # seconds of training so far, over all runs of this out_dir
+        self._clock_base = None  # (clock reading, elapsed) when this run's clock started
         self._writer = None
+        self._apply_lr()
+
+    # ------------------------------------------------------------- progress
+    def _tick(self) -> float:
+        """Update ``elapsed`` from the clock (the same value on every rank) and return it."""
+        if self._clock_base is not None:
+            t0, e0 = self._clock_base
+            self.elapsed = distributed.max_over_ranks(e0 + self.clock() - t0, self.device)
+        return self.elapsed
+
+    def progress(self) -> float:
+        """Share of the run done: ``max(step / steps, elapsed / max_minutes)``, in 0..1."""
+        c = self.cfg
+        p = self.step / c["steps"]
+        if c["max_minutes"]:
+            p = max(p, self.elapsed / (60.0 * c["max_minutes"]))
+        return min(1.0, p)
+
+    def lr_factor(self) -> float:
+        return lr_factor(self.progress(), self.decay_start)
+
+    def _apply_lr(self) -> None:
+        f = self.lr_factor()
+        for opt, base in ((self.opt_g, self.cfg["g_lr"]), (self.opt_d, self.cfg["d_lr"])):
+            for group in opt.param_groups:
+                group["lr"] = base * f
+
+    def runtime_info(self) -> dict:
+        """How this run computes: device, precision as resolved, hardware."""
+        return {"device": str(self.device), "precision": self.precision, "precision_requested": self.cfg["precision"],
+                "hardware": self.hardware, "torch": str(torch.__version__), "threads": torch.get_num_threads(),
+                "world_size": self.world}
 
     # ----------------------------------------------------------------- state
     @property
@@ -144,11 +180,10 @@ class Trainer:
         return {
             "format": "vcgan-checkpoint-1",
             "step": self.step,
+            "elapsed": self.elapsed,
             "task": self.task.state_dict(),
             "opt_g": self.opt_g.state_dict(),
             "opt_d": self.opt_d.state_dict(),
-            "sched_g": self.sched_g.state_dict(),
-            "sched_d": self.sched_d.state_dict(),
             "scaler_g": self.scaler_g.state_dict(),
             "scaler_d": self.scaler_d.state_dict(),
             # one entry per data-parallel rank, so that each resumes its own sample stream
@@ -156,6 +191,7 @@ class Trainer:
             "data": distributed.gather_objects(self.data.state_dict()),
             "config": self.full_config,
             "meta": self.task.metadata(),
+            "runtime": self.runtime_info(),
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -176,13 +212,14 @@ class Trainer:
             ) from None
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])
-        self.sched_g.load_state_dict(state["sched_g"])
-        self.sched_d.load_state_dict(state["sched_d"])
+        # LR schedulers of older checkpoints (sched_g, sched_d) are not needed: the LR follows progress
         self.scaler_g.load_state_dict(state["scaler_g"])
         self.scaler_d.load_state_dict(state["scaler_d"])
         _set_rng_state(state["rng"][self.rank % len(state["rng"])])
         self.data.load_state_dict(state["data"][self.rank % len(state["data"])])
         self.step = int(state["step"])
+        self.elapsed = float(state.get("elapsed", 0.0))  # older checkpoints: progress by steps only
+        self._apply_lr()
 
     def save(self) -> Path | None:
         """Write ``step_N.pt`` and ``latest.pt`` (call on every rank; rank 0 writes)."""
@@ -231,24 +268,26 @@ class Trainer:
         """One generator update then one discriminator update; returns logged scalars."""
         task = self.task
         task.train()
+        self._tick()
+        self._apply_lr()
+        step = Step(self.step, self.progress())  # loss schedules may be given as shares of the run
         batch = {k: v.to(self.device, non_blocking=True) if torch.is_tensor(v) else v for k, v in batch.items()}
         _set_requires_grad(task.discriminators, False)  # no D weight gradients in the G pass
         with self._autocast():
-            g = task.generator_losses(batch, self.step)
+            g = task.generator_losses(batch, step)
         self._check_finite(g, "generator")
         self._update(g, self.opt_g, self.scaler_g, list(task.generators.parameters()))
         _set_requires_grad(task.discriminators, True)
         with self._autocast():
-            d = task.discriminator_losses(batch, self.step)
+            d = task.discriminator_losses(batch, step)
         self._check_finite(d, "discriminator")
         self._update(d, self.opt_d, self.scaler_d, list(task.discriminators.parameters()))
-        self.sched_g.step()
-        self.sched_d.step()
         self.step += 1
         out = {f"g/{k}": float(v.detach()) for k, v in g.items()}
         out.update({f"d/{k}": float(v.detach()) for k, v in d.items()})
         out["lr/g"] = self.opt_g.param_groups[0]["lr"]
         out["lr/d"] = self.opt_d.param_groups[0]["lr"]
+        out["progress"] = step.progress
         return out
 
     # ---------------------------------------------------------------- logging
@@ -291,23 +330,29 @@ class Trainer:
 
     # ------------------------------------------------------------------- fit
     def fit(self, resume=None) -> dict:
-        """Train until ``steps`` (or ``max_minutes``); returns a summary dict."""
+        """Train until ``steps`` or the ``max_minutes`` budget; returns a summary dict."""
         c = self.cfg
-        if self.is_main:
-            self.out_dir.mkdir(parents=True, exist_ok=True)
-            atomic_write_text(self.out_dir / "config.yaml", dump_yaml(self.full_config))
         resumed = self.resume(resume) if resume is not False else False
         if resume not in (None, False) and not resumed:
             raise VcganError(f"{resume}: checkpoint to resume from not found")
-        start_step, t0 = self.step, time.monotonic()
-        deadline = t0 + 60 * c["max_minutes"] if c["max_minutes"] else math.inf
+        how = (f"precision {self.precision}"
+               + (f" (auto: {self.hardware})" if c["precision"] == "auto" else f" ({self.hardware})"))
+        if self.is_main:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(self.out_dir / "config.yaml",
+                              f"# resolved on this machine: {how}, device {self.device}\n" + dump_yaml(self.full_config))
+            tqdm.write(f"training on {self.device}: {how}"
+                       + (f"; resumed at step {self.step}, {self.elapsed / 60:.1f} min trained" if resumed else ""))
+        budget = 60.0 * c["max_minutes"] if c["max_minutes"] else math.inf
+        start_step, t0 = self.step, self.clock()
+        self._clock_base = (t0, self.elapsed)
         bar = tqdm(total=c["steps"], initial=self.step, desc="train", unit="step",
                    disable=not (c["progress"] and self.is_main), dynamic_ncols=True)
         acc: dict[str, float] = {}
         n_acc = 0
-        stopped_early = False
+        stopped_early = self.step < c["steps"] and self.elapsed >= budget
         try:
-            while self.step < c["steps"]:
+            while self.step < c["steps"] and not stopped_early:
                 scalars = self.train_step(self.data.next_batch())
                 for k, v in scalars.items():
                     acc[k] = acc.get(k, 0.0) + v
@@ -315,32 +360,43 @@ class Trainer:
                 bar.update(1)
                 if self.step % c["log_every"] == 0 or self.step == c["steps"]:
                     mean = {k: v / n_acc for k, v in acc.items()}
-                    mean["time/sec_per_step"] = (time.monotonic() - t0) / max(1, self.step - start_step)
+                    mean["time/sec_per_step"] = (self.clock() - t0) / max(1, self.step - start_step)
                     if self.is_main:
                         self._log(mean)
                         bar.set_postfix({k.split("/")[-1] if k.startswith("g/") else k: f"{v:.3g}"
                                          for k, v in mean.items() if k in ("g/total", "d/total", "g/cycle")})
                     acc, n_acc = {}, 0
+                stopped_early = self._tick() >= budget and self.step < c["steps"]
                 if c["checkpoint_every"] and self.step % c["checkpoint_every"] == 0:
                     self.save()
                 if self.is_main and c["sample_every"] and self.step % c["sample_every"] == 0:
                     self._log_samples()
-                if distributed.any_rank(time.monotonic() > deadline, self.device):
-                    stopped_early = True
-                    break
         finally:
             bar.close()
+        if n_acc and self.is_main:  # steps since the last log line (a run stopped by its time budget)
+            self._log({**{k: v / n_acc for k, v in acc.items()},
+                       "time/sec_per_step": (self.clock() - t0) / max(1, self.step - start_step)})
+        self._tick()
+        self._clock_base = None
+        self._apply_lr()  # the LR the run ends with (0 where it decayed fully)
         self.save()
         if self.is_main:
             self._log_samples()
             self.plot_history()
             self.writer.close()
-        elapsed = time.monotonic() - t0
+        seconds = self.clock() - t0
         return {
             "steps": self.step,
             "steps_this_run": self.step - start_step,
-            "seconds": elapsed,
-            "sec_per_step": elapsed / max(1, self.step - start_step),
+            "seconds": seconds,
+            "sec_per_step": seconds / max(1, self.step - start_step),
+            "minutes_trained": self.elapsed / 60.0,
+            "progress": self.progress(),
+            "final_lr_factor": self.lr_factor(),
             "stopped_by_time_limit": stopped_early,
+            "precision": self.precision,
+            "hardware": self.hardware,
             "checkpoint": str(self.checkpoint_dir / "latest.pt"),
+            "training_curves": str(self.out_dir / "training_curves.png")
+            if (self.out_dir / "training_curves.png").is_file() else None,
         }
