@@ -94,3 +94,27 @@ def test_feature_config_rejects_bad_values():
         FeatureConfig(f0_method="yin")
     with pytest.raises(ConfigError, match="unknown key"):
         FeatureConfig.from_dict({"sample_rate": 16000, "hop": 80})
+
+
+def test_feature_cache_reanalyses_a_changed_or_other_audio_file(demo_corpus, tmp_path):
+    """Two corpora with the same file names prepared into one directory: no stale features."""
+    import shutil
+
+    from vcgan.features import FeatureConfig, discover_corpus, prepare_features
+    from vcgan.features.cache import FeatureStore
+
+    def corpus(root, src_name):
+        (root / "kal" / "train").mkdir(parents=True)
+        shutil.copy(demo_corpus / "kal" / "train" / src_name, root / "kal" / "train" / "utt.flac")
+        return discover_corpus(root)
+
+    out, cfg = tmp_path / "feats", FeatureConfig()
+    prepare_features(corpus(tmp_path / "a", "kal_train_001.flac"), out, cfg, jobs=1, progress=False)
+    first = FeatureStore(out).utterances("kal")[0]
+    npz = out / "kal" / "train" / "utt.npz"
+    mtime = npz.stat().st_mtime_ns
+    prepare_features(discover_corpus(tmp_path / "a"), out, cfg, jobs=1, progress=False)
+    assert npz.stat().st_mtime_ns == mtime  # same audio, unchanged: reused
+    prepare_features(corpus(tmp_path / "b", "kal_train_002.flac"), out, cfg, jobs=1, progress=False)
+    second = FeatureStore(out).utterances("kal")[0]
+    assert second.f0.shape != first.f0.shape or not np.allclose(second.f0, first.f0)

@@ -68,6 +68,12 @@ def _job(args):
     return out_path, None
 
 
+def _stamp(path) -> list:
+    """Size and modification time of a file: an audio file whose stamp changed is analysed again."""
+    st = Path(path).stat()
+    return [st.st_size, st.st_mtime_ns]
+
+
 def prepare_features(
     corpus: Corpus,
     out_dir,
@@ -97,6 +103,8 @@ def prepare_features(
     todo = []
     # speakers prepared earlier into the same directory stay in the manifest
     manifest = json.loads((out_dir / "manifest.json").read_text()) if (out_dir / "manifest.json").is_file() else {}
+    # an npz is reused only if it was analysed from the same audio file, unchanged since
+    previous = {e["npz"]: e for splits in manifest.values() for entries in splits.values() for e in entries}
     for spk, splits in corpus.items():
         manifest[spk] = {}
         for split, files in splits.items():
@@ -106,8 +114,11 @@ def prepare_features(
             manifest[spk][split] = []
             for audio_path in files:
                 npz = out_dir / spk / split / f"{Path(audio_path).stem}.npz"
-                manifest[spk][split].append({"utt": Path(audio_path).stem, "audio": str(audio_path), "npz": str(npz.relative_to(out_dir))})
-                if not npz.exists():
+                entry = {"utt": Path(audio_path).stem, "audio": str(audio_path), "npz": str(npz.relative_to(out_dir)),
+                         "audio_stamp": _stamp(audio_path)}
+                manifest[spk][split].append(entry)
+                old = previous.get(entry["npz"], {})
+                if not npz.exists() or (old.get("audio"), old.get("audio_stamp")) != (entry["audio"], entry["audio_stamp"]):
                     todo.append((str(audio_path), str(npz), cfg.to_dict()))
 
     jobs = jobs or os.cpu_count() or 1
