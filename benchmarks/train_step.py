@@ -3,7 +3,9 @@
 usage: python benchmarks/train_step.py [--task cyclegan_vc2|cyclegan_vc|stargan_vc2|stargan_vc]
        [--channels 128] [--disc-channels C] [--batch 1] [--frames 128] [--precision auto|fp32|bf16|fp16]
        [--identity] [--steps 10] [--device cpu|cuda] [--threads N]
-   or: python benchmarks/train_step.py --config recipes/stargan_vc2/conf/cpu.yaml [--threads N]
+   or: python benchmarks/train_step.py --config recipes/stargan_vc2/conf/cpu.yaml [--threads N] [--batch B]
+   or: torchrun --nproc_per_node 2 benchmarks/train_step.py --config ... --threads 1 --batch 4
+       (data parallel: B segments per process; the GFLOP count is per process)
        (task, model, loss, batch, segment length and precision of a recipe config; the
        identity loss stays off unless --identity, as after a recipe's first steps)
 Prints s/step after warm-up, GFLOP per step (torch's FLOP counter, 2 per multiply-add),
@@ -61,7 +63,7 @@ def main(argv=None):
     ap.add_argument("--task", default="cyclegan_vc2", choices=["cyclegan_vc", "cyclegan_vc2", "stargan_vc", "stargan_vc2"])
     ap.add_argument("--channels", type=int, default=128)
     ap.add_argument("--disc-channels", type=int, default=None)
-    ap.add_argument("--batch", type=int, default=1)
+    ap.add_argument("--batch", type=int, default=None, help="segments per step (per process); default 1, or the config's")
     ap.add_argument("--frames", type=int, default=128)
     ap.add_argument("--precision", default="auto", help="auto: bf16 where the hardware has it natively, else fp32")
     ap.add_argument("--steps", type=int, default=10)
@@ -69,20 +71,27 @@ def main(argv=None):
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--identity", action="store_true", help="include the identity loss (early steps)")
+    ap.add_argument("--compile", action="store_true", help="torch.compile every network (compile time excluded)")
     ap.add_argument("--config", help="benchmark a recipe config (its task, model, loss, batch, frames, precision)")
     a = ap.parse_args(argv)
     if a.threads:
         torch.set_num_threads(a.threads)
     if a.config:
         cfg = resolve_config(a.config)
-        a.task, a.batch, a.frames = cfg["task"], cfg["data"]["batch_size"], cfg["data"]["segment_frames"]
+        a.task, a.frames = cfg["task"], cfg["data"]["segment_frames"]
+        a.batch = a.batch or cfg["data"]["batch_size"]
         a.precision, a.channels, a.disc_channels = cfg["train"]["precision"], cfg["model"]["channels"], cfg["model"]["disc_channels"]
         if a.threads is None and cfg["train"]["num_threads"]:
             torch.set_num_threads(cfg["train"]["num_threads"])
     else:
+        a.batch = a.batch or 1
         cfg = defaults_for(a.task)
         cfg["model"].update(channels=a.channels, disc_channels=a.disc_channels or a.channels)
     task, feats = build(cfg, a.identity)
+    if a.compile:
+        for group in (task.generators, task.discriminators):
+            for net in group.values():
+                net.compile()
     data = RandomSegments(a.task.startswith("stargan"), feats.spectral_dim, a.frames, a.batch)
     trainer = Trainer(task, data, {"precision": a.precision, "device": a.device, "progress": False}, "/tmp/vcgan-bench")
     from torch.utils.flop_counter import FlopCounterMode
@@ -100,9 +109,12 @@ def main(argv=None):
     dt = (time.perf_counter() - t0) / a.steps
     gflop = counter.get_total_flops() / 1e9
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    if trainer.rank:  # under torchrun only rank 0 reports
+        return dt
+    world = f" x {trainer.world} processes (torchrun)" if trainer.world > 1 else ""
     print(f"{a.config + ': ' if a.config else ''}{a.task} channels={a.channels} disc={a.disc_channels or a.channels} batch={a.batch} frames={a.frames} "
           f"precision={trainer.precision} (asked {a.precision}) identity={a.identity} [{trainer.hardware}] "
-          f"threads={torch.get_num_threads()}: "
+          f"threads={torch.get_num_threads()}{world}{' compiled' if a.compile else ''}: "
           f"{dt:.3f} s/step, {gflop:.0f} GFLOP/step ({gflop / dt:.0f} GFLOP/s), peak RSS {rss:.0f} MiB")
     return dt
 

@@ -293,3 +293,22 @@ def test_time_budget_resume_gives_identical_steps(tmp_path):
         r.pop("time/sec_per_step")
     assert got == want
     assert 0.0 < want[0]["lr/g"] < 2e-4  # the resume falls inside the decay
+
+
+def test_generator_starts_after_discriminator_warm_up(tmp_path):
+    trainer = _toy_trainer(tmp_path, g_start=3)
+    g0 = [p.detach().clone() for p in trainer.task.generators.parameters()]
+    d0 = [p.detach().clone() for p in trainer.task.discriminators.parameters()]
+    for _ in range(3):
+        assert "g/total" not in trainer.train_step(trainer.data.next_batch())
+    assert all(torch.equal(a, b) for a, b in zip(g0, trainer.task.generators.parameters()))  # G untouched
+    assert not any(torch.equal(a, b) for a, b in zip(d0, trainer.task.discriminators.parameters()))  # D learned
+    assert "g/total" in trainer.train_step(trainer.data.next_batch())
+    assert not any(torch.equal(a, b) for a, b in zip(g0, trainer.task.generators.parameters()))
+
+
+def test_generator_start_as_a_share_of_the_time_budget(tmp_path):
+    _toy_trainer(tmp_path, g_start="30%").fit()  # 10 steps of 6 s in 60 s; step k has progress (k + 1) / 10
+    rows = _log_rows(tmp_path)
+    assert [("g/total" in r) for r in rows] == [False] * 2 + [True] * 8
+    assert all("d/total" in r for r in rows)

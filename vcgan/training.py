@@ -30,7 +30,7 @@ COMMON_DEFAULTS = {
 # types of keys whose default is null
 NULLABLE = {
     "data.speakers": list, "train.max_minutes": (int, float), "train.lr_decay_start": int,
-    "train.num_threads": int, "model.channels": int, "model.disc_channels": int,
+    "train.num_threads": int, "train.g_start": (int, str), "model.channels": int, "model.disc_channels": int,
     "loss.cls_weight": (int, float, list), "loss.adversarial": str,
 }
 # (key, smallest allowed value)

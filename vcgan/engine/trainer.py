@@ -20,7 +20,7 @@ from . import distributed
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import dump_yaml
 from .precision import AUTOCAST_DTYPES, hardware_summary, resolve_precision
-from .schedule import Step, lr_factor
+from .schedule import Schedule, Step, lr_factor
 from .task import Task
 
 TRAIN_DEFAULTS = {
@@ -30,6 +30,7 @@ TRAIN_DEFAULTS = {
     "g_lr": 2.0e-4,
     "d_lr": 1.0e-4,
     "g_betas": [0.5, 0.999],
+    "g_start": None,  # step (or share of the run, "5%") of the first generator update; before it only D learns
     "d_betas": [0.5, 0.999],
     "lr_decay_start": None,  # constant LR until this step's share of the run, then linear to 0; None: no decay
     "precision": "auto",  # auto (bf16 where the hardware computes it natively, else fp32) | fp32 | bf16 | fp16 (CUDA)
@@ -122,6 +123,7 @@ class Trainer:
         self.opt_g = torch.optim.Adam(task.generators.parameters(), lr=c["g_lr"], betas=tuple(c["g_betas"]), **fused)
         self.opt_d = torch.optim.Adam(task.discriminators.parameters(), lr=c["d_lr"], betas=tuple(c["d_betas"]), **fused)
         # decay start as a share of the run, so that a time-bounded run decays on its clock too
+        self.g_start = Schedule([[0, 0.0], [c["g_start"], 1.0]] if c["g_start"] else 1.0, "train.g_start")
         self.decay_start = 1.0 if c["lr_decay_start"] is None else min(1.0, c["lr_decay_start"] / c["steps"])
         self.precision = resolve_precision(c["precision"], self.device)
         self.hardware = hardware_summary(self.device)
@@ -265,19 +267,22 @@ class Trainer:
         scaler.update()
 
     def train_step(self, batch: dict) -> dict[str, float]:
-        """One generator update then one discriminator update; returns logged scalars."""
+        """One generator update (once ``g_start`` is reached) then one discriminator update;
+        returns logged scalars."""
         task = self.task
         task.train()
         self._tick()
         self._apply_lr()
         step = Step(self.step, self.progress())  # loss schedules may be given as shares of the run
         batch = {k: v.to(self.device, non_blocking=True) if torch.is_tensor(v) else v for k, v in batch.items()}
-        _set_requires_grad(task.discriminators, False)  # no D weight gradients in the G pass
-        with self._autocast():
-            g = task.generator_losses(batch, step)
-        self._check_finite(g, "generator")
-        self._update(g, self.opt_g, self.scaler_g, list(task.generators.parameters()))
-        _set_requires_grad(task.discriminators, True)
+        g = {}
+        if self.g_start(step) > 0:
+            _set_requires_grad(task.discriminators, False)  # no D weight gradients in the G pass
+            with self._autocast():
+                g = task.generator_losses(batch, step)
+            self._check_finite(g, "generator")
+            self._update(g, self.opt_g, self.scaler_g, list(task.generators.parameters()))
+            _set_requires_grad(task.discriminators, True)
         with self._autocast():
             d = task.discriminator_losses(batch, step)
         self._check_finite(d, "discriminator")
@@ -348,18 +353,20 @@ class Trainer:
         self._clock_base = (t0, self.elapsed)
         bar = tqdm(total=c["steps"], initial=self.step, desc="train", unit="step",
                    disable=not (c["progress"] and self.is_main), dynamic_ncols=True)
-        acc: dict[str, float] = {}
+        acc: dict[str, list] = {}  # key -> [sum, count]: a key may be missing on some steps
         n_acc = 0
         stopped_early = self.step < c["steps"] and self.elapsed >= budget
         try:
             while self.step < c["steps"] and not stopped_early:
                 scalars = self.train_step(self.data.next_batch())
                 for k, v in scalars.items():
-                    acc[k] = acc.get(k, 0.0) + v
+                    a = acc.setdefault(k, [0.0, 0])
+                    a[0] += v
+                    a[1] += 1
                 n_acc += 1
                 bar.update(1)
                 if self.step % c["log_every"] == 0 or self.step == c["steps"]:
-                    mean = {k: v / n_acc for k, v in acc.items()}
+                    mean = {k: total / n for k, (total, n) in acc.items()}
                     mean["time/sec_per_step"] = (self.clock() - t0) / max(1, self.step - start_step)
                     if self.is_main:
                         self._log(mean)
@@ -374,7 +381,7 @@ class Trainer:
         finally:
             bar.close()
         if n_acc and self.is_main:  # steps since the last log line (a run stopped by its time budget)
-            self._log({**{k: v / n_acc for k, v in acc.items()},
+            self._log({**{k: total / n for k, (total, n) in acc.items()},
                        "time/sec_per_step": (self.clock() - t0) / max(1, self.step - start_step)})
         self._tick()
         self._clock_base = None
