@@ -312,3 +312,14 @@ def test_generator_start_as_a_share_of_the_time_budget(tmp_path):
     rows = _log_rows(tmp_path)
     assert [("g/total" in r) for r in rows] == [False] * 2 + [True] * 8
     assert all("d/total" in r for r in rows)
+
+
+def test_loss_weight_keys_take_a_number_or_a_schedule():
+    from vcgan.training import resolve_config
+
+    cfg = resolve_config(None, ["loss.identity_weight=1.0", 'loss.cycle_weight=[[0, 1.0], ["10%", 3.0]]'])
+    assert cfg["loss"]["identity_weight"] == 1.0 and cfg["loss"]["cycle_weight"] == [[0, 1.0], ["10%", 3.0]]
+    with pytest.raises(ConfigError, match=r"loss\.identity_weight.*expected a number"):
+        resolve_config(None, ["loss.identity_weight=often"])
+    with pytest.raises(ConfigError, match=r"loss\.cycle_weight.*0%\.\.100%"):
+        resolve_config(None, ['loss.cycle_weight=[[0, 1.0], ["500%", 3.0]]'])

@@ -31,8 +31,10 @@ COMMON_DEFAULTS = {
 NULLABLE = {
     "data.speakers": list, "train.max_minutes": (int, float), "train.lr_decay_start": int,
     "train.num_threads": int, "train.g_start": (int, str), "model.channels": int, "model.disc_channels": int,
-    "loss.cls_weight": (int, float, list), "loss.adversarial": str,
+    "loss.adversarial": str,
 }
+# loss weights that take a number or [[step or "N%", value], ...]
+NULLABLE.update({f"loss.{k}": "schedule" for k in ("cls_weight", "cycle_weight", "identity_weight", "two_step_weight")})
 # (key, smallest allowed value)
 MINIMUM = [("train.steps", 1), ("train.log_every", 1), ("train.checkpoint_every", 0), ("train.sample_every", 0),
            ("train.keep_checkpoints", 1), ("train.g_lr", 1e-12), ("train.d_lr", 1e-12), ("train.max_minutes", 1e-3),

@@ -12,6 +12,11 @@ from ..errors import ConfigError
 def _check_type(key: str, default, value, types: dict):
     if value is None:
         return value
+    if types.get(key) == "schedule":  # a number, or [[step or "N%", value], ...]
+        from .schedule import Schedule
+
+        Schedule(value, f"config key '{key}'")
+        return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
     if default is None:
         want = types.get(key)
         if want is not None and not (isinstance(value, want) and not isinstance(value, bool)):
@@ -47,7 +52,8 @@ def _check_type(key: str, default, value, types: dict):
 def merge(defaults: dict, update: dict, prefix: str = "", types: dict | None = None) -> dict:
     """Return ``defaults`` updated by ``update``; raise on keys ``defaults`` lacks.
 
-    ``types`` maps dotted keys whose default is ``None`` to the type(s) they accept."""
+    ``types`` maps dotted keys whose default is ``None`` to the type(s) they accept, and
+    schedule keys (a number or ``[[start, value], ...]``) to ``"schedule"``."""
     types = types or {}
     out = copy.deepcopy(defaults)
     for k, v in (update or {}).items():

@@ -58,10 +58,9 @@ class Schedule:
         elif isinstance(spec, (list, tuple)) and spec and all(
             isinstance(p, (list, tuple)) and len(p) == 2 for p in spec
         ):
-            try:
-                points = [(_breakpoint(s, name), float(v)) for s, v in spec]
-            except (TypeError, ValueError):
-                raise ConfigError(f"{name}: values must be numbers, got {spec!r}") from None
+            if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for _, v in spec):
+                raise ConfigError(f"{name}: values must be numbers, got {spec!r}")
+            points = [(_breakpoint(s, name), float(v)) for s, v in spec]
             kinds = {kind for (kind, at), _ in points if at != 0}
             if len(kinds) > 1:
                 raise ConfigError(f"{name}: mixes step and percentage breakpoints: {spec!r}")
