@@ -7,7 +7,7 @@ usage: python benchmarks/train_step.py [--task cyclegan_vc2|cyclegan_vc|stargan_
    or: torchrun --nproc_per_node 2 benchmarks/train_step.py --config ... --threads 1 --batch 4
        (data parallel: B segments per process; the GFLOP count is per process)
        (task, model, loss, batch, segment length and precision of a recipe config; the
-       identity loss stays off unless --identity, as after a recipe's first steps)
+       identity loss as the config has it late in a run, or on with --identity)
 Prints s/step after warm-up, GFLOP per step (torch's FLOP counter, 2 per multiply-add),
 the process's peak resident memory, the CPU capability (vector ISA, native bf16 or not)
 and the precision ``auto`` resolved to.
@@ -20,6 +20,7 @@ import time
 
 import torch
 
+from vcgan.engine import Schedule, Step
 from vcgan.engine.trainer import Trainer
 from vcgan.features.world import FeatureConfig
 from vcgan.training import defaults_for, resolve_config
@@ -45,9 +46,12 @@ class RandomSegments:
         pass
 
 
-def build(cfg: dict, identity: bool):
+def build(cfg: dict, identity: bool, from_config: bool = False):
+    """The task; the identity loss as in a run's steady state (a config's weight late in the run,
+    else off), or on with ``identity``."""
     task_name = cfg["task"]
-    cfg["loss"]["identity_weight"] = 5.0 if identity else 0.0  # the steady state after the first steps, unless asked
+    late = Schedule(cfg["loss"]["identity_weight"])(Step(10**9, 1.0)) if from_config else 0.0
+    cfg["loss"]["identity_weight"] = 5.0 if identity else late
     feats = FeatureConfig(spectral_dim=cfg["features"]["spectral_dim"])
     if task_name.startswith("cyclegan"):
         from vcgan.cyclegan_vc.task import VERSIONS, CycleGANVC
@@ -87,7 +91,7 @@ def main(argv=None):
         a.batch = a.batch or 1
         cfg = defaults_for(a.task)
         cfg["model"].update(channels=a.channels, disc_channels=a.disc_channels or a.channels)
-    task, feats = build(cfg, a.identity)
+    task, feats = build(cfg, a.identity, from_config=bool(a.config))
     if a.compile:
         for group in (task.generators, task.discriminators):
             for net in group.values():
@@ -113,7 +117,7 @@ def main(argv=None):
         return dt
     world = f" x {trainer.world} processes (torchrun)" if trainer.world > 1 else ""
     print(f"{a.config + ': ' if a.config else ''}{a.task} channels={a.channels} disc={a.disc_channels or a.channels} batch={a.batch} frames={a.frames} "
-          f"precision={trainer.precision} (asked {a.precision}) identity={a.identity} [{trainer.hardware}] "
+          f"precision={trainer.precision} (asked {a.precision}) identity={task.identity_weight(0) > 0} [{trainer.hardware}] "
           f"threads={torch.get_num_threads()}{world}{' compiled' if a.compile else ''}: "
           f"{dt:.3f} s/step, {gflop:.0f} GFLOP/step ({gflop / dt:.0f} GFLOP/s), peak RSS {rss:.0f} MiB")
     return dt
