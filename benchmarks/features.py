@@ -14,8 +14,9 @@ import time
 from pathlib import Path
 
 import soundfile as sf
+import torch
 
-from vcgan.engine.precision import cpu_capability, cpu_has_native_bf16
+from vcgan.engine.precision import hardware_summary
 from vcgan.features import FeatureConfig, prepare_features
 
 
@@ -36,7 +37,7 @@ def main(argv=None):
         dt = time.perf_counter() - t0
         shutil.rmtree(out)
         print(f"{a.f0_method}: {len(files)} files, {seconds:.1f} s of audio, jobs={jobs}, float64 (WORLD) "
-              f"[cpu {cpu_capability()}, native bf16 {'yes' if cpu_has_native_bf16() else 'no'}]: {dt:.1f} s "
+              f"[{hardware_summary(torch.device('cpu'))}]: {dt:.1f} s "
               f"-> {seconds / dt:.2f} s of audio per second")
 
 

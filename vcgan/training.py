@@ -5,7 +5,7 @@ import copy
 from pathlib import Path
 
 from .engine.config import load_yaml, merge, parse_overrides
-from .engine.precision import PRECISIONS
+from .engine.precision import check_precision
 from .engine.trainer import TRAIN_DEFAULTS, Trainer
 from .errors import ConfigError
 from .features.cache import FeatureStore
@@ -67,9 +67,7 @@ def validate(cfg: dict) -> dict:
             raise ConfigError(f"config key '{key}': must be >= {low}, got {value!r}")
     if cfg["data"]["speakers"] is not None and not all(isinstance(s, str) for s in cfg["data"]["speakers"]):
         raise ConfigError(f"config key 'data.speakers': expected a list of names, got {cfg['data']['speakers']!r}")
-    if cfg["train"]["precision"] not in PRECISIONS:
-        raise ConfigError(f"config key 'train.precision': expected one of {', '.join(PRECISIONS)}, "
-                          f"got {cfg['train']['precision']!r}")
+    check_precision(cfg["train"]["precision"])
     for task, key, why in NOT_FOR_TASK:
         if cfg["task"] == task and _lookup(cfg, key):
             raise ConfigError(f"config key '{key}': {why}")

@@ -484,28 +484,32 @@ def synthesize(voice: str, text: str, dest: Path) -> float:
             capture_output=True, text=True)
         if proc.returncode != 0 or not raw.exists():
             raise RuntimeError(f"text2wave failed for {voice}: {proc.stderr.strip()}")
-        seconds, peak = wav_stats(raw)
-        if seconds < 0.3 or peak < 100:
-            raise RuntimeError(f"{voice} produced silent/empty audio for: {text!r}"
-                               f"\n{proc.stderr.strip()}")
-
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        part = dest.with_suffix(".part")
-        # -R: repeatable output; -D: no dither, so the padded silence stays
-        # digital zero and the files compress well.  The silence/reverse pair
-        # strips the leading and trailing silence (anything below -50 dBFS),
-        # then pad puts back a short 0.1 s margin at both ends.
-        subprocess.run(
-            ["sox", "-R", "-D", str(raw),
-             "-t", "flac", "-C", "8", "-b", "16", "-c", "1", str(part),
-             "rate", "-v", str(SAMPLE_RATE),
-             "silence", "1", "0.01", "-50d",
-             "reverse", "silence", "1", "0.01", "-50d", "reverse",
-             "pad", "0.1", "0.1",
-             "gain", "-n", "-1"],
-            check=True, capture_output=True)
-        os.replace(part, dest)
+        finish_audio(raw, dest, f"{voice} produced silent/empty audio for: {text!r}\n{proc.stderr.strip()}")
     return flac_duration(dest)
+
+
+def finish_audio(raw: Path, dest: Path, silent_message: str) -> None:
+    """Check a synthesised WAV and write it to `dest` as the corpus's FLAC, atomically:
+    16 kHz mono 16-bit, silence trimmed to 0.1 s at both ends, peak at -1 dBFS."""
+    seconds, peak = wav_stats(raw)
+    if seconds < 0.3 or peak < 100:
+        raise RuntimeError(silent_message)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    part = dest.with_suffix(".part")
+    # -R: repeatable output; -D: no dither, so the padded silence stays
+    # digital zero and the files compress well.  The silence/reverse pair
+    # strips the leading and trailing silence (anything below -50 dBFS),
+    # then pad puts back a short 0.1 s margin at both ends.
+    subprocess.run(
+        ["sox", "-R", "-D", str(raw),
+         "-t", "flac", "-C", "8", "-b", "16", "-c", "1", str(part),
+         "rate", "-v", str(SAMPLE_RATE),
+         "silence", "1", "0.01", "-50d",
+         "reverse", "silence", "1", "0.01", "-50d", "reverse",
+         "pad", "0.1", "0.1",
+         "gain", "-n", "-1"],
+        check=True, capture_output=True)
+    os.replace(part, dest)
 
 
 def check_voices(speakers: list[str]) -> None:

@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import os
 import random
 import re
 import shutil
@@ -58,7 +57,7 @@ _spec = importlib.util.spec_from_file_location("demo_make_corpus", DEMO / "make_
 demo = sys.modules.setdefault(_spec.name, importlib.util.module_from_spec(_spec))
 _spec.loader.exec_module(demo)  # dataclasses need the module registered
 Utterance, read_transcript = demo.Utterance, demo.read_transcript
-wav_stats, flac_duration = demo.wav_stats, demo.flac_duration
+flac_duration = demo.flac_duration
 
 # speaker -> (engine, voice, Debian package, description).  A speaker's
 # training sentences depend on its position in CORPORA[corpus].
@@ -74,7 +73,6 @@ CORPORA = {"dev": ["kal", "ked", "slt"], "test": ["kal", "ked", "slt", "awb", "r
 N_TRAIN, N_TEST, SEED = 50, 15, 20240917
 MIN_WORDS, MAX_WORDS, MAX_CHARS = 6, 17, 95  # keeps every file well under 8 s
 MIN_SEC, MAX_SEC = 1.5, 8.0
-SAMPLE_RATE = 16000
 
 # ---------------------------------------------------------------------------
 # Sentence generator (all text written for this script)
@@ -346,19 +344,8 @@ def synthesize(spk: str, text: str, dest: Path) -> float:
         if proc.returncode != 0 or not raw.exists():
             raise RuntimeError(f"{engine} failed for {spk} (package {package}): "
                                f"{proc.stderr.strip()}")
-        seconds, peak = wav_stats(raw)
-        if seconds < 0.3 or peak < 100:
-            raise RuntimeError(f"{spk}: silent/empty audio (is {package} installed?) "
-                               f"for {text!r}: {proc.stderr.strip()}")
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        part = dest.with_suffix(".part")
-        subprocess.run(["sox", "-R", "-D", str(raw), "-t", "flac", "-C", "8", "-b", "16",
-                        "-c", "1", str(part), "rate", "-v", str(SAMPLE_RATE),
-                        "silence", "1", "0.01", "-50d", "reverse",
-                        "silence", "1", "0.01", "-50d", "reverse",
-                        "pad", "0.1", "0.1", "gain", "-n", "-1"],
-                       check=True, capture_output=True)
-        os.replace(part, dest)
+        demo.finish_audio(raw, dest, f"{spk}: silent/empty audio (is {package} installed?) "
+                                     f"for {text!r}: {proc.stderr.strip()}")
     return flac_duration(dest)
 
 

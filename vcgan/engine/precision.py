@@ -70,13 +70,18 @@ def hardware_summary(device: torch.device) -> str:
     return f"cpu {cpu_capability()}, native bf16 {'yes' if native_bf16(device) else 'no'}"
 
 
+def check_precision(requested: str) -> str:
+    if requested not in PRECISIONS:
+        raise ConfigError(f"config key 'train.precision': expected one of {', '.join(PRECISIONS)}, got {requested!r}")
+    return requested
+
+
 def resolve_precision(requested: str, device: torch.device) -> str:
     """``auto`` -> bf16 where the device computes it natively, else fp32; checks explicit choices.
 
     An explicit ``bf16`` on a CPU without native bf16 is honoured but warned about once.
     """
-    if requested not in PRECISIONS:
-        raise ConfigError(f"config key 'train.precision': expected one of {', '.join(PRECISIONS)}, got {requested!r}")
+    check_precision(requested)
     if requested == "auto":
         return "bf16" if native_bf16(device) else "fp32"
     if requested == "fp16" and device.type != "cuda":

@@ -92,14 +92,7 @@ class Schedule:
 
 def linear_decay(total_steps: int, decay_start: int):
     """LR multiplier by step: 1 until ``decay_start``, then linear to 0 at ``total_steps``."""
-    span = max(1, total_steps - decay_start)
-
-    def factor(step: int) -> float:
-        if step < decay_start:
-            return 1.0
-        return max(0.0, (total_steps - step) / span)
-
-    return factor
+    return lambda step: lr_factor(step / total_steps, decay_start / total_steps)
 
 
 def lr_factor(progress: float, decay_start: float) -> float:

@@ -122,8 +122,8 @@ class Trainer:
         fused = {"fused": True} if self.device.type in ("cpu", "cuda") else {}
         self.opt_g = torch.optim.Adam(task.generators.parameters(), lr=c["g_lr"], betas=tuple(c["g_betas"]), **fused)
         self.opt_d = torch.optim.Adam(task.discriminators.parameters(), lr=c["d_lr"], betas=tuple(c["d_betas"]), **fused)
-        # decay start as a share of the run, so that a time-bounded run decays on its clock too
         self.g_start = Schedule([[0, 0.0], [c["g_start"], 1.0]] if c["g_start"] else 1.0, "train.g_start")
+        # decay start as a share of the run, so that a time-bounded run decays on its clock too
         self.decay_start = 1.0 if c["lr_decay_start"] is None else min(1.0, c["lr_decay_start"] / c["steps"])
         self.precision = resolve_precision(c["precision"], self.device)
         self.hardware = hardware_summary(self.device)
