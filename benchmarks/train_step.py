@@ -22,49 +22,20 @@ import torch
 
 from vcgan.engine import Schedule, Step
 from vcgan.engine.trainer import Trainer
-from vcgan.features.world import FeatureConfig
+from vcgan.engine.registry import family_for_task, known_tasks
 from vcgan.training import defaults_for, resolve_config
 
-SPEAKERS = ["a", "b", "c"]
-
-
-class RandomSegments:
-    def __init__(self, multi_domain: bool, dims: int, frames: int, batch: int):
-        self.multi, self.shape = multi_domain, (batch, dims, frames)
-
-    def next_batch(self):
-        if self.multi:
-            src = torch.randint(0, len(SPEAKERS), (self.shape[0],))
-            return {"x": torch.randn(self.shape), "y": torch.randn(self.shape), "src": src,
-                    "trg": (src + 1) % len(SPEAKERS)}
-        return {"a": torch.randn(self.shape), "b": torch.randn(self.shape)}
-
-    def state_dict(self):
-        return {}
-
-    def load_state_dict(self, state):
-        pass
-
-
 def build(cfg: dict, identity: bool, from_config: bool = False):
-    """The task; the identity loss as in a run's steady state (a config's weight late in the run,
-    else off), or on with ``identity``."""
-    task_name = cfg["task"]
+    """The model on random segments; the identity loss as in a run's steady state (a config's
+    weight late in the run, else off), or on with ``identity``."""
     late = Schedule(cfg["loss"]["identity_weight"])(Step(10**9, 1.0)) if from_config else 0.0
     cfg["loss"]["identity_weight"] = 5.0 if identity else late
-    feats = FeatureConfig(spectral_dim=cfg["features"]["spectral_dim"])
-    if task_name.startswith("cyclegan"):
-        from vcgan.cyclegan_vc.task import VERSIONS, CycleGANVC
-
-        return CycleGANVC(VERSIONS[task_name], ("a", "b"), {"a": {}, "b": {}}, feats, cfg["model"], cfg["loss"]), feats
-    from vcgan.stargan_vc.task import VERSIONS, StarGANVC
-
-    return StarGANVC(VERSIONS[task_name], SPEAKERS, {s: {} for s in SPEAKERS}, feats, cfg["model"], cfg["loss"]), feats
+    return family_for_task(cfg["task"]).synthetic(cfg)
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--task", default="cyclegan_vc2", choices=["cyclegan_vc", "cyclegan_vc2", "stargan_vc", "stargan_vc2"])
+    ap.add_argument("--task", default="cyclegan_vc2", choices=known_tasks())
     ap.add_argument("--channels", type=int, default=128)
     ap.add_argument("--disc-channels", type=int, default=None)
     ap.add_argument("--batch", type=int, default=None, help="segments per step (per process); default 1, or the config's")
@@ -91,12 +62,12 @@ def main(argv=None):
         a.batch = a.batch or 1
         cfg = defaults_for(a.task)
         cfg["model"].update(channels=a.channels, disc_channels=a.disc_channels or a.channels)
-    task, feats = build(cfg, a.identity, from_config=bool(a.config))
+    cfg["data"].update(segment_frames=a.frames, batch_size=a.batch)
+    task, data = build(cfg, a.identity, from_config=bool(a.config))
     if a.compile:
         for group in (task.generators, task.discriminators):
             for net in group.values():
                 net.compile()
-    data = RandomSegments(a.task.startswith("stargan"), feats.spectral_dim, a.frames, a.batch)
     trainer = Trainer(task, data, {"precision": a.precision, "device": a.device, "progress": False}, "/tmp/vcgan-bench")
     from torch.utils.flop_counter import FlopCounterMode
 

@@ -10,7 +10,7 @@ from vcgan.training import build
 
 feats, out = sys.argv[1], sys.argv[2]
 cfg = tiny_config(feats, out, **{"train.steps": 3})
-task, sampler, _ = build(cfg)
+task, sampler = build(cfg)
 trainer = Trainer(task, sampler, cfg["train"], out, cfg)
 assert trainer.world == 2, trainer.world
 trainer.fit()

@@ -42,7 +42,7 @@ def test_statistics_are_used_for_the_right_speaker(demo_corpus):
 def tiny_checkpoint(tiny_feats, tmp_path_factory):
     out = tmp_path_factory.mktemp("ckpt")
     cfg = tiny_config(tiny_feats, out, **{"train.steps": 2})
-    task, sampler, _ = build(cfg)
+    task, sampler = build(cfg)
     Trainer(task, sampler, cfg["train"], out, cfg).fit()
     return out / "checkpoints" / "latest.pt"
 

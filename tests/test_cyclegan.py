@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from conftest import tiny_config
-from vcgan.cyclegan_vc import DiscriminatorVC1, GeneratorVC1, GeneratorVC2, PatchDiscriminator
+from vcgan.models.cyclegan_vc import DiscriminatorVC1, GeneratorVC1, GeneratorVC2, PatchDiscriminator
 from vcgan.engine.trainer import Trainer
 from vcgan.training import build
 
@@ -39,10 +39,11 @@ def test_patch_discriminator_output_is_linear_and_uses_every_layer():
 
 
 def test_two_step_discriminators_are_separate_and_reach_generator(tiny_feats, tmp_path):
-    task, sampler, _ = build(tiny_config(tiny_feats, tmp_path))
+    task, sampler = build(tiny_config(tiny_feats, tmp_path))
     assert set(task.discriminators) == {"a", "b", "a2", "b2"}
     assert task.discriminators["a"] is not task.discriminators["a2"]
-    losses = task.generator_losses(sampler.next_batch(), step=0)
+    batch = sampler.next_batch()
+    losses = task.losses("g", batch, task.generate(batch, 0), 0)
     assert {"adv", "adv2", "cycle", "identity", "total"} <= set(losses)
     task.zero_grad()
     losses["adv2"].backward()
@@ -52,23 +53,22 @@ def test_two_step_discriminators_are_separate_and_reach_generator(tiny_feats, tm
 
 def test_identity_loss_follows_step_schedule(tiny_feats, tmp_path):
     cfg = tiny_config(tiny_feats, tmp_path, **{"loss.identity_weight": "[[0, 5.0], [2, 0.0]]"})
-    task, sampler, _ = build(cfg)
+    task, sampler = build(cfg)
     batch = sampler.next_batch()
-    assert "identity" in task.generator_losses(batch, step=1)
-    assert "identity" not in task.generator_losses(batch, step=2)
+    assert "identity" in task.losses("g", batch, task.generate(batch, 1), 1)
+    assert "identity" not in task.losses("g", batch, task.generate(batch, 2), 2)
 
 
 def test_one_step_lowers_discriminator_loss(tiny_feats, tmp_path):
     torch.manual_seed(0)
     cfg = tiny_config(tiny_feats, tmp_path, **{"train.d_lr": 1e-3})
-    task, sampler, _ = build(cfg)
+    task, sampler = build(cfg)
     trainer = Trainer(task, sampler, cfg["train"], tmp_path, cfg)
     batch = sampler.next_batch()
 
     def d_loss():
         with torch.no_grad():
-            task.generator_losses(batch, 0)
-            return task.discriminator_losses(batch, 0)["total"].item()
+            return task.losses("d", batch, task.generate(batch, 0), 0)["total"].item()
 
     before = d_loss()
     trainer.train_step(batch)
@@ -79,7 +79,7 @@ def test_one_step_lowers_discriminator_loss(tiny_feats, tmp_path):
 def test_separate_learning_rates_and_schedules(tiny_feats, tmp_path):
     cfg = tiny_config(tiny_feats, tmp_path, **{"train.g_lr": 2e-4, "train.d_lr": 1e-4,
                                                  "train.steps": 4, "train.lr_decay_start": 2})
-    task, sampler, _ = build(cfg)
+    task, sampler = build(cfg)
     trainer = Trainer(task, sampler, cfg["train"], tmp_path, cfg)
     lrs = []
     for _ in range(4):
@@ -93,7 +93,7 @@ def test_resume_gives_identical_next_step(tiny_feats, tmp_path):
     cfg = tiny_config(tiny_feats, tmp_path / "run", **{"train.steps": 2, "train.checkpoint_every": 2})
 
     def fresh():
-        task, sampler, _ = build(cfg)
+        task, sampler = build(cfg)
         return Trainer(task, sampler, cfg["train"], cfg["out_dir"], cfg)
 
     trainer = fresh()
@@ -113,7 +113,7 @@ def test_nan_loss_stops_with_clear_message(tiny_feats, tmp_path):
     from vcgan.engine.trainer import TrainingDiverged
 
     cfg = tiny_config(tiny_feats, tmp_path)
-    task, sampler, _ = build(cfg)
+    task, sampler = build(cfg)
     trainer = Trainer(task, sampler, cfg["train"], tmp_path, cfg)
     batch = sampler.next_batch()
     batch["a"][0, 0, 0] = float("nan")
@@ -123,7 +123,7 @@ def test_nan_loss_stops_with_clear_message(tiny_feats, tmp_path):
 
 def test_bf16_autocast_step_runs(tiny_feats, tmp_path):
     cfg = tiny_config(tiny_feats, tmp_path, **{"train.precision": "bf16"})
-    task, sampler, _ = build(cfg)
+    task, sampler = build(cfg)
     trainer = Trainer(task, sampler, cfg["train"], tmp_path, cfg)
     out = trainer.train_step(sampler.next_batch())
     assert all(torch.isfinite(torch.tensor(v)) for v in out.values())

@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from vcgan.engine import AdversarialLoss, Schedule, Step, Task, gradient_penalty, linear_decay, lr_factor, r1_penalty
+from vcgan.engine import AdversarialLoss, GANModel, Schedule, Step, gradient_penalty, linear_decay, lr_factor, r1_penalty
 from vcgan.engine.config import merge, parse_overrides
 from vcgan.errors import ConfigError
 from vcgan.nn import GLU, PixelShuffle1d
@@ -121,7 +121,7 @@ def test_training_config_validation():
     with pytest.raises(ConfigError, match=r"model\.patch_scores.*true/false"):
         resolve_config(None, ["task=stargan_vc2", "model.patch_scores=1"])
     with pytest.raises(ConfigError, match="spectral_dim"):
-        from vcgan.cyclegan_vc import GeneratorVC2
+        from vcgan.models.cyclegan_vc import GeneratorVC2
 
         GeneratorVC2(35)
 
@@ -200,7 +200,7 @@ def test_schedule_percentage_breakpoints_follow_progress():
     assert lr_factor(0.25, 0.5) == 1.0 and lr_factor(0.75, 0.5) == pytest.approx(0.5) and lr_factor(1.0, 0.5) == 0.0
 
 
-class ToyTask(Task):
+class ToyTask(GANModel):
     """Smallest adversarial task: G maps noise-free inputs, D scores them (for engine tests)."""
 
     def __init__(self):
@@ -211,18 +211,17 @@ class ToyTask(Task):
         self.adv = AdversarialLoss("lsgan")
         self.weight = Schedule([[0, 1.0], ["50%", 0.0]], "loss.l1_weight")
 
-    def generator_losses(self, batch, step):
-        fake = self.generators["g"](batch["x"])
-        losses = {"adv": self.adv.g_loss(self.discriminators["d"](fake)), "l1": (fake - batch["y"]).abs().mean()}
-        losses["total"] = losses["adv"] + self.weight(step) * losses["l1"]
-        return losses
+    def generate(self, batch, step):
+        return {"fake": self.generators["g"](batch["x"])}
 
-    def discriminator_losses(self, batch, step):
-        with torch.no_grad():
-            fake = self.generators["g"](batch["x"])
-        d = self.discriminators["d"]
-        losses = {"adv": self.adv.d_loss(d(batch["y"]), d(fake))}
-        losses["total"] = losses["adv"]
+    def losses(self, group, batch, out, step):
+        d, fake = self.discriminators["d"], out["fake"]
+        if group == "g":
+            losses = {"adv": self.adv.g_loss(d(fake)), "l1": (fake - batch["y"]).abs().mean()}
+            losses["total"] = losses["adv"] + self.weight(step) * losses["l1"]
+        else:
+            losses = {"adv": self.adv.d_loss(d(batch["y"]), d(fake))}
+            losses["total"] = losses["adv"]
         return losses
 
 
@@ -271,7 +270,7 @@ def test_time_budget_drives_lr_decay_to_zero_at_the_deadline(tmp_path):
     summary = trainer.fit()
     assert summary["stopped_by_time_limit"] and summary["steps"] == 10
     assert summary["progress"] == 1.0 and summary["final_lr_factor"] == 0.0
-    assert trainer.opt_g.param_groups[0]["lr"] == 0.0 and trainer.opt_d.param_groups[0]["lr"] == 0.0
+    assert trainer.groups["g"].lr == 0.0 and trainer.groups["d"].lr == 0.0
     rows = _log_rows(tmp_path)
     # step k uses progress (k + 1) * 6 / 60 (its batch's time counts): linear decay on the clock, not on steps
     assert [r["progress"] for r in rows] == pytest.approx([(k + 1) / 10 for k in range(10)])
@@ -297,14 +296,14 @@ def test_time_budget_resume_gives_identical_steps(tmp_path):
 
 def test_generator_starts_after_discriminator_warm_up(tmp_path):
     trainer = _toy_trainer(tmp_path, g_start=3)
-    g0 = [p.detach().clone() for p in trainer.task.generators.parameters()]
-    d0 = [p.detach().clone() for p in trainer.task.discriminators.parameters()]
+    g0 = [p.detach().clone() for p in trainer.model.generators.parameters()]
+    d0 = [p.detach().clone() for p in trainer.model.discriminators.parameters()]
     for _ in range(3):
         assert "g/total" not in trainer.train_step(trainer.data.next_batch())
-    assert all(torch.equal(a, b) for a, b in zip(g0, trainer.task.generators.parameters()))  # G untouched
-    assert not any(torch.equal(a, b) for a, b in zip(d0, trainer.task.discriminators.parameters()))  # D learned
+    assert all(torch.equal(a, b) for a, b in zip(g0, trainer.model.generators.parameters()))  # G untouched
+    assert not any(torch.equal(a, b) for a, b in zip(d0, trainer.model.discriminators.parameters()))  # D learned
     assert "g/total" in trainer.train_step(trainer.data.next_batch())
-    assert not any(torch.equal(a, b) for a, b in zip(g0, trainer.task.generators.parameters()))
+    assert not any(torch.equal(a, b) for a, b in zip(g0, trainer.model.generators.parameters()))
 
 
 def test_generator_start_as_a_share_of_the_time_budget(tmp_path):

@@ -6,7 +6,7 @@ from vcgan.engine.trainer import Trainer
 from vcgan.errors import CheckpointError, VcganError
 from vcgan.inference import Converter
 from vcgan.nn import ConditionalInstanceNorm, pair_code
-from vcgan.stargan_vc import (DiscriminatorStarVC, DomainClassifier, GeneratorStarVC, GeneratorStarVC2,
+from vcgan.models.stargan_vc import (DiscriminatorStarVC, DomainClassifier, GeneratorStarVC, GeneratorStarVC2,
                               ProjectionDiscriminator)
 from vcgan.training import build
 
@@ -106,7 +106,7 @@ def test_stargan_vc_discriminator_and_classifier_shapes():
 @pytest.mark.parametrize("task", ["stargan_vc", "stargan_vc2"])
 def test_one_training_step_and_losses(tiny_feats, tmp_path, task):
     cfg = tiny_config(tiny_feats, tmp_path, task=task)
-    model, sampler, _ = build(cfg)
+    model, sampler = build(cfg)
     assert model.speakers == ["kal", "ked", "slt"]
     batch = sampler.next_batch()
     assert (batch["src"] != batch["trg"]).all()
@@ -121,8 +121,9 @@ def test_one_training_step_and_losses(tiny_feats, tmp_path, task):
 
 def test_classification_loss_reaches_generator_through_converted_sample(tiny_feats, tmp_path):
     cfg = tiny_config(tiny_feats, tmp_path, task="stargan_vc")
-    model, sampler, _ = build(cfg)
-    losses = model.generator_losses(sampler.next_batch(), step=0)
+    model, sampler = build(cfg)
+    batch = sampler.next_batch()
+    losses = model.losses("g", batch, model.generate(batch, 0), 0)
     model.zero_grad()
     losses["cls"].backward()
     g_grad = sum(p.grad.abs().sum() for p in model.generators.parameters() if p.grad is not None)
@@ -133,7 +134,7 @@ def test_resume_gives_identical_next_step(tiny_feats, tmp_path):
     cfg = tiny_config(tiny_feats, tmp_path / "run", task="stargan_vc2", **{"train.steps": 2})
 
     def fresh():
-        model, sampler, _ = build(cfg)
+        model, sampler = build(cfg)
         return Trainer(model, sampler, cfg["train"], cfg["out_dir"], cfg)
 
     t = fresh()
@@ -149,26 +150,26 @@ def test_checkpoint_without_newer_model_keys_resumes_and_converts(tiny_feats, tm
     from vcgan.engine.checkpoint import load_checkpoint, save_checkpoint
 
     cfg = tiny_config(tiny_feats, tmp_path / "run", task="stargan_vc2", **{"train.steps": 1})
-    model, sampler, _ = build(cfg)
+    model, sampler = build(cfg)
     Trainer(model, sampler, cfg["train"], cfg["out_dir"], cfg).fit()
     path = tmp_path / "run" / "checkpoints" / "latest.pt"
     state = load_checkpoint(path)
     for key in ("residual_blocks", "patch_scores"):
         del state["meta"]["model"][key]
     save_checkpoint(state, path)
-    model, sampler, _ = build(cfg)
+    model, sampler = build(cfg)
     assert Trainer(model, sampler, cfg["train"], cfg["out_dir"], cfg).resume(path)
     assert Converter.from_checkpoint(path).speakers == ["kal", "ked", "slt"]
     # a real difference is still refused, naming the key and both values
     other = tiny_config(tiny_feats, tmp_path / "run", task="stargan_vc2", **{"model.patch_scores": "true"})
-    model, sampler, _ = build(other)
+    model, sampler = build(other)
     with pytest.raises(CheckpointError, match=r"patch_scores=False \(config True\)"):
         Trainer(model, sampler, other["train"], other["out_dir"], other).resume(path)
 
 
 def test_convert_by_speaker_name_and_unknown_name(tiny_feats, tmp_path, demo_corpus):
     cfg = tiny_config(tiny_feats, tmp_path, task="stargan_vc2", **{"train.steps": 1})
-    model, sampler, _ = build(cfg)
+    model, sampler = build(cfg)
     Trainer(model, sampler, cfg["train"], tmp_path, cfg).fit()
     conv = Converter.from_checkpoint(tmp_path / "checkpoints" / "latest.pt")
     assert conv.speakers == ["kal", "ked", "slt"]

@@ -7,7 +7,8 @@ import torch
 from tqdm import tqdm
 
 from .conversion import SpeakerStats, convert_waveform, identity
-from .engine.checkpoint import load_checkpoint
+from .engine.checkpoint import inference_state, load_checkpoint
+from .engine.registry import family_named
 from .errors import CheckpointError, VcganError
 from .features.audio import AUDIO_EXTENSIONS, list_audio, load_audio, save_audio
 from .features.world import FeatureConfig
@@ -28,16 +29,16 @@ class Converter:
 
     @classmethod
     def from_checkpoint(cls, path, device: str = "cpu") -> "Converter":
+        from . import models  # noqa: F401  (registers the families)
+
         ckpt = load_checkpoint(path)
         meta = ckpt.get("meta") or {}
         family = meta.get("family")
-        if family == "cyclegan_vc":
-            from .cyclegan_vc.task import load_generator
-        elif family == "stargan_vc":
-            from .stargan_vc.task import load_generator
-        else:
-            raise CheckpointError(f"{path}: checkpoint has no known model family (meta.family={family!r})")
-        state = ckpt["task"]
+        declared = family_named(family) if isinstance(family, str) else None
+        if declared is None or declared.load is None:
+            raise CheckpointError(f"{path}: checkpoint has no known voice-conversion family (meta.family={family!r})")
+        load_generator = declared.load
+        state = inference_state(ckpt)
         dev = torch.device(device)
         cache: dict = {}
 

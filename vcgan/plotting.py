@@ -1,7 +1,6 @@
-"""Figures people would rather look at than read: loss curves and spectrogram comparisons."""
+"""Figures people would rather look at than read: spectrogram comparisons."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -14,28 +13,6 @@ def _pyplot():
     import matplotlib.pyplot as plt
 
     return plt
-
-
-def plot_training_curves(log_path, out_path) -> Path:
-    rows = [json.loads(line) for line in Path(log_path).read_text().splitlines() if line.strip()]
-    plt = _pyplot()
-    keys = list(dict.fromkeys(k for r in rows for k in r))  # losses that stop (identity) stay plotted
-    groups = {"generator": [k for k in keys if k.startswith("g/")],
-              "discriminator": [k for k in keys if k.startswith("d/")]}
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4))
-    steps = [r["step"] for r in rows]
-    for ax, (title, keys) in zip(axes, groups.items()):
-        for k in keys:
-            ax.plot(steps, [r.get(k, np.nan) for r in rows], label=k.split("/", 1)[1])
-        ax.set_title(f"{title} losses")
-        ax.set_xlabel("step")
-        ax.legend(fontsize=8)
-        ax.grid(alpha=0.3)
-    fig.tight_layout()
-    out_path = Path(out_path)
-    fig.savefig(out_path, dpi=100)
-    plt.close(fig)
-    return out_path
 
 
 def spectrogram_figure(panels: list[tuple[str, np.ndarray]], sample_rate: int, hop_s: float = 0.005):

@@ -81,3 +81,25 @@ def sampler_seed(cfg: dict) -> int:
     import os
 
     return int(cfg["train"]["seed"]) + int(os.environ.get("RANK", "0"))
+
+
+class RandomSegments:
+    """Random normal segments shaped like a sampler's batches (benchmarks, smoke tests):
+    two domains ``a``/``b``, or, with ``domains``, (``x``, ``y``, ``src``, ``trg``)."""
+
+    def __init__(self, dims: int, frames: int, batch: int, domains: int = 0, seed: int = 0):
+        self.shape, self.domains = (batch, dims, frames), domains
+        self.gen = torch.Generator().manual_seed(seed)
+
+    def next_batch(self):
+        r = lambda: torch.randn(self.shape, generator=self.gen)  # noqa: E731
+        if self.domains:
+            src = torch.randint(0, self.domains, (self.shape[0],), generator=self.gen)
+            return {"x": r(), "y": r(), "src": src, "trg": (src + 1) % self.domains}
+        return {"a": r(), "b": r()}
+
+    def state_dict(self):
+        return {"gen": self.gen.get_state()}
+
+    def load_state_dict(self, state):
+        self.gen.set_state(state["gen"])

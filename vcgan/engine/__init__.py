@@ -1,17 +1,20 @@
-"""The adversarial engine: losses, objectives, schedules and the Trainer.
+"""The adversarial engine: the model contract, objectives, losses, schedules,
+optimizer groups and the Trainer.
 
 Modality-free: nothing here imports speech or image code.
 """
-from .checkpoint import load_checkpoint, save_checkpoint
+from .checkpoint import inference_state, load_checkpoint, save_checkpoint, upgrade_checkpoint
 from .config import merge, parse_overrides
-from .losses import AdversarialLoss, gradient_penalty, r1_penalty
+from .losses import AdversarialLoss, ViewScores, gradient_penalty, r1_penalty
+from .model import GANModel
+from .optim import EMA, OptimizerGroup
 from .precision import resolve_precision
 from .schedule import Schedule, Step, linear_decay, lr_factor
-from .task import Task
-from .trainer import TRAIN_DEFAULTS, Trainer, TrainingDiverged
+from .trainer import TRAIN_DEFAULTS, TRAIN_TYPES, Trainer, TrainingDiverged
 
 __all__ = [
-    "AdversarialLoss", "Schedule", "Step", "TRAIN_DEFAULTS", "Task", "Trainer", "TrainingDiverged",
-    "gradient_penalty", "linear_decay", "load_checkpoint", "lr_factor", "merge", "parse_overrides",
-    "r1_penalty", "resolve_precision", "save_checkpoint",
+    "EMA", "AdversarialLoss", "GANModel", "OptimizerGroup", "Schedule", "Step", "TRAIN_DEFAULTS", "TRAIN_TYPES",
+    "Trainer", "TrainingDiverged", "ViewScores", "gradient_penalty", "inference_state", "linear_decay",
+    "load_checkpoint", "lr_factor", "merge", "parse_overrides", "r1_penalty", "resolve_precision",
+    "save_checkpoint", "upgrade_checkpoint",
 ]

@@ -25,11 +25,39 @@ def save_checkpoint(state: dict, path) -> Path:
     return path
 
 
+def upgrade_checkpoint(state: dict) -> dict:
+    """A checkpoint as the current format holds it. Format 1 (one Adam per side) kept
+    the networks under ``task`` and optimizers/scalers as ``opt_g``/``opt_d``/``scaler_g``/
+    ``scaler_d``; its LR schedulers are not needed (the LR follows the run's progress)."""
+    if state.get("format") == "vcgan-checkpoint-1" or ("task" in state and "model" not in state):
+        state = dict(state)
+        state["model"] = state.pop("task")
+        state["optim"] = {g: {"optimizer": state.pop(f"opt_{g}"), "scaler": state.pop(f"scaler_{g}")}
+                          for g in ("g", "d") if f"opt_{g}" in state}
+        for k in ("sched_g", "sched_d"):
+            state.pop(k, None)
+        state.setdefault("ema", None)
+        state["format"] = "vcgan-checkpoint-2"
+    return state
+
+
+def inference_state(state: dict) -> dict:
+    """The model weights inference should use: the generators' moving average where the run kept one."""
+    weights = dict(state["model"])
+    for k, v in (state.get("ema") or {}).items():
+        weights[f"generators.{k}"] = v
+    return weights
+
+
 def load_checkpoint(path, map_location="cpu") -> dict:
+    """A checkpoint file, upgraded to the current format."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: checkpoint not found")
     try:
-        return torch.load(path, map_location=map_location, weights_only=True)
+        state = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:
         raise CheckpointError(f"{path}: not a readable vcgan checkpoint ({exc})") from None
+    if not isinstance(state, dict) or not ({"model", "task"} & set(state)):
+        raise CheckpointError(f"{path}: not a vcgan checkpoint (no networks in it)")
+    return upgrade_checkpoint(state)

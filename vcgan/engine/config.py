@@ -9,16 +9,28 @@ import yaml
 from ..errors import ConfigError
 
 
+def _type_of(key: str, types: dict):
+    """``types[key]``, or the entry of a pattern with ``*`` for one part (``train.optim.*.lr``)."""
+    if key in types:
+        return types[key]
+    parts = key.split(".")
+    for i in range(len(parts)):
+        pattern = ".".join(parts[:i] + ["*"] + parts[i + 1:])
+        if pattern in types:
+            return types[pattern]
+    return None
+
+
 def _check_type(key: str, default, value, types: dict):
     if value is None:
         return value
-    if types.get(key) == "schedule":  # a number, or [[step or "N%", value], ...]
+    if _type_of(key, types) == "schedule":  # a number, or [[step or "N%", value], ...]
         from .schedule import Schedule
 
         Schedule(value, f"config key '{key}'")
         return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
     if default is None:
-        want = types.get(key)
+        want = _type_of(key, types)
         if want is not None and not (isinstance(value, want) and not isinstance(value, bool)):
             names = "/".join(t.__name__ for t in (want if isinstance(want, tuple) else (want,)))
             raise ConfigError(f"config key '{key}': expected {names} (or null), got {value!r}")

@@ -13,6 +13,17 @@ from ..errors import ConfigError
 ADVERSARIAL_KINDS = ("lsgan", "nonsaturating", "hinge", "wgan-gp")
 
 
+class ViewScores(dict):
+    """Scores of a multi-view discriminator: view name -> (weight, score tensor). The
+    adversarial losses of such scores are the weighted sums of the per-view losses."""
+
+    def split(self, n: int):
+        first, second = ViewScores(), ViewScores()
+        for k, (w, s) in self.items():
+            first[k], second[k] = (w, s[:n]), (w, s[n:])
+        return first, second
+
+
 class AdversarialLoss:
     """``lsgan``: least squares (targets 1/0); ``nonsaturating``: logistic with -log D(G(z))
     for G; ``hinge``; ``wgan-gp``: Wasserstein critic (add :func:`gradient_penalty`)."""
@@ -22,7 +33,9 @@ class AdversarialLoss:
             raise ConfigError(f"loss.adversarial: unknown adversarial loss {kind!r}; choose from {ADVERSARIAL_KINDS}")
         self.kind = kind
 
-    def d_loss(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    def d_loss(self, real, fake) -> torch.Tensor:
+        if isinstance(real, ViewScores):
+            return sum(w * self.d_loss(s, fake[k][1]) for k, (w, s) in real.items())
         real, fake = real.float(), fake.float()
         if self.kind == "lsgan":
             return (real - 1).pow(2).mean() + fake.pow(2).mean()
@@ -32,7 +45,9 @@ class AdversarialLoss:
             return F.relu(1 - real).mean() + F.relu(1 + fake).mean()
         return fake.mean() - real.mean()
 
-    def g_loss(self, fake: torch.Tensor) -> torch.Tensor:
+    def g_loss(self, fake) -> torch.Tensor:
+        if isinstance(fake, ViewScores):
+            return sum(w * self.g_loss(s) for w, s in fake.values())
         fake = fake.float()
         if self.kind == "lsgan":
             return (fake - 1).pow(2).mean()

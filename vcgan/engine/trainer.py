@@ -1,7 +1,6 @@
 """The Trainer: everything about optimisation that is not the model."""
 from __future__ import annotations
 
-import json
 import math
 import os
 import shutil
@@ -14,24 +13,32 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from ..errors import CheckpointError, VcganError
+from ..errors import CheckpointError, ConfigError, VcganError
 from ..fileio import atomic_write_text
 from . import distributed
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import dump_yaml
+from .logger import RunLogger
+from .model import GANModel
+from .objectives.toolkit import detach
+from .optim import EMA, GROUP_DEFAULTS, GROUP_TYPES, OptimizerGroup
 from .precision import AUTOCAST_DTYPES, hardware_summary, resolve_precision
-from .schedule import Schedule, Step, lr_factor
-from .task import Task
+from .schedule import Step, lr_factor
 
 TRAIN_DEFAULTS = {
     "steps": 20000,  # optimizer updates (iterations), not epochs
     "max_minutes": None,  # training-time budget (summed over resumes): stop there with a checkpoint;
     # LR decay and percentage schedules then follow max(step / steps, elapsed / max_minutes)
-    "g_lr": 2.0e-4,
-    "d_lr": 1.0e-4,
+    "g_lr": 2.0e-4,  # learning rate of the optimizer group g (the generators)
+    "d_lr": 1.0e-4,  # ... of the group d (the discriminators)
     "g_betas": [0.5, 0.999],
-    "g_start": None,  # step (or share of the run, "5%") of the first generator update; before it only D learns
     "d_betas": [0.5, 0.999],
+    "g_start": None,  # step (or share of the run, "5%") of the first generator update; before it only D learns
+    "optim": {"g": dict(GROUP_DEFAULTS), "d": dict(GROUP_DEFAULTS)},  # per optimizer group, see engine.optim
+    "update_order": ["g", "d"],  # groups due in a step update in this order
+    "ema_decay": None,  # keep an exponential moving average of the generators (e.g. 0.999); samples and
+    # inference then use it
+    "ema_start": None,  # step (or "N%") from which the average lags; before it, it copies the generators
     "lr_decay_start": None,  # constant LR until this step's share of the run, then linear to 0; None: no decay
     "precision": "auto",  # auto (bf16 where the hardware computes it natively, else fp32) | fp32 | bf16 | fp16 (CUDA)
     "device": "auto",  # auto | cpu | cuda | cuda:N
@@ -43,6 +50,13 @@ TRAIN_DEFAULTS = {
     "num_threads": None,
     "progress": True,
 }
+# types of train keys whose default is null
+TRAIN_TYPES = {"train.max_minutes": (int, float), "train.lr_decay_start": int, "train.num_threads": int,
+               "train.g_start": (int, str), "train.ema_decay": float, "train.ema_start": (int, str), **GROUP_TYPES}
+
+
+CHECKPOINT_FORMAT = "vcgan-checkpoint-2"
+GROUP_NAMES = {"g": "generator", "d": "discriminator"}
 
 
 class TrainingDiverged(VcganError):
@@ -76,11 +90,6 @@ def _set_rng_state(state: dict) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def _set_requires_grad(module: torch.nn.Module, flag: bool) -> None:
-    for p in module.parameters():
-        p.requires_grad_(flag)
-
-
 def _changed(theirs, mine) -> str:
     """``theirs`` vs ``mine``; for dicts only the keys whose values differ."""
     if isinstance(theirs, dict) and isinstance(mine, dict):
@@ -90,19 +99,22 @@ def _changed(theirs, mine) -> str:
 
 
 class Trainer:
-    """Trains a :class:`Task` with separate G/D Adam optimizers and LR schedules.
+    """Trains a :class:`GANModel`: optimizer groups, schedules, devices, precision,
+    data parallelism, EMA, checkpoints and logging; the model only computes losses.
 
     ``data`` provides ``next_batch() -> dict[str, Tensor]`` and
     ``state_dict()/load_state_dict()`` so that resuming continues the exact
-    sample stream. Checkpoints hold networks, optimizers, scalers, step, training
-    time used, RNG states, data-sampler state, config and task metadata.
+    sample stream. Checkpoints hold the model (pools included), each group's
+    optimizer and scaler, the EMA, step, training time used, RNG states,
+    data-sampler state, config and model metadata.
 
     The learning rates follow the run's progress, ``max(step / steps, elapsed /
     max_minutes)``: a run that stops at its time budget has decayed as one that
     reaches its step count. ``clock`` (seconds, monotonic) can be replaced in tests.
     """
 
-    def __init__(self, task: Task, data, cfg: dict, out_dir, full_config: dict | None = None, clock=time.monotonic):
+    def __init__(self, model: GANModel, data, cfg: dict, out_dir, full_config: dict | None = None,
+                 clock=time.monotonic):
         self.cfg = {**TRAIN_DEFAULTS, **cfg}
         self.out_dir = Path(out_dir)
         self.full_config = full_config or {"train": self.cfg}
@@ -114,29 +126,52 @@ class Trainer:
         torch.manual_seed(seed)
         random.seed(seed)
         np.random.seed(seed)
-        self.task = task.to(self.device)
-        distributed.broadcast_parameters(self.task)
+        self.model = model.to(self.device)
+        distributed.broadcast_parameters(self.model)
         self.data = data
         c = self.cfg
-        # fused Adam: one kernel per step instead of a dozen per parameter tensor
-        fused = {"fused": True} if self.device.type in ("cpu", "cuda") else {}
-        self.opt_g = torch.optim.Adam(task.generators.parameters(), lr=c["g_lr"], betas=tuple(c["g_betas"]), **fused)
-        self.opt_d = torch.optim.Adam(task.discriminators.parameters(), lr=c["d_lr"], betas=tuple(c["d_betas"]), **fused)
-        self.g_start = Schedule([[0, 0.0], [c["g_start"], 1.0]] if c["g_start"] else 1.0, "train.g_start")
-        # decay start as a share of the run, so that a time-bounded run decays on its clock too
-        self.decay_start = 1.0 if c["lr_decay_start"] is None else min(1.0, c["lr_decay_start"] / c["steps"])
         self.precision = resolve_precision(c["precision"], self.device)
         self.hardware = hardware_summary(self.device)
         self.autocast_dtype = AUTOCAST_DTYPES[self.precision]
-        use_scaler = self.precision == "fp16"
-        self.scaler_g = torch.amp.GradScaler(self.device.type, enabled=use_scaler)
-        self.scaler_d = torch.amp.GradScaler(self.device.type, enabled=use_scaler)
+        self.groups = self._build_groups()
+        self.ema = EMA(self.model.generators, c["ema_decay"], c["ema_start"]) if c["ema_decay"] else None
+        # decay start as a share of the run, so that a time-bounded run decays on its clock too
+        self.decay_start = 1.0 if c["lr_decay_start"] is None else min(1.0, c["lr_decay_start"] / c["steps"])
         self.step = 0
         self.clock = clock
         self.elapsed = 0.0  # seconds of training so far, over all runs of this out_dir
         self._clock_base = None  # (clock reading, elapsed) when this run's clock started
-        self._writer = None
+        self.logger = RunLogger(self.out_dir, enabled=self.is_main)
         self._apply_lr()
+
+    def _build_groups(self) -> dict[str, OptimizerGroup]:
+        c, declared = self.cfg, self.model.param_groups()
+        order = list(c["update_order"])
+        if sorted(order) != sorted(declared):
+            raise ConfigError(f"config key 'train.update_order': {order} must name each optimizer group of "
+                              f"{type(self.model).__name__} once: {sorted(declared)}")
+        settings = c["optim"]
+        missing = [g for g in order if g not in settings]
+        if missing:
+            raise ConfigError(f"config key 'train.optim': no settings for the group(s) {missing}")
+        groups, owner = {}, {}
+        for name in order:
+            gc = {**GROUP_DEFAULTS, **settings[name]}
+            lr = gc["lr"] if gc["lr"] is not None else c.get(f"{name}_lr")
+            if lr is None:
+                raise ConfigError(f"config key 'train.optim.{name}.lr': the group {name!r} needs a learning rate")
+            betas = gc["betas"] if gc["betas"] is not None else c.get(f"{name}_betas")
+            groups[name] = OptimizerGroup(name, self.model, declared[name], gc, lr=lr, betas=betas,
+                                          device=self.device, fp16=self.precision == "fp16",
+                                          start=c["g_start"] if name == "g" else None)
+            for p in groups[name].params:
+                if id(p) in owner:
+                    raise ConfigError(f"optimizer groups {owner[id(p)]!r} and {name!r} share weights")
+                owner[id(p)] = name
+        loose = [n for n, p in self.model.named_parameters() if id(p) not in owner and p.requires_grad]
+        if loose:
+            raise ConfigError(f"weights in no optimizer group: {loose[:3]}{' ...' if len(loose) > 3 else ''}")
+        return groups
 
     # ------------------------------------------------------------- progress
     def _tick(self) -> float:
@@ -159,9 +194,8 @@ class Trainer:
 
     def _apply_lr(self) -> None:
         f = self.lr_factor()
-        for opt, base in ((self.opt_g, self.cfg["g_lr"]), (self.opt_d, self.cfg["d_lr"])):
-            for group in opt.param_groups:
-                group["lr"] = base * f
+        for group in self.groups.values():
+            group.set_lr(f)
 
     def runtime_info(self) -> dict:
         """How this run computes: device, precision as resolved, hardware."""
@@ -180,24 +214,22 @@ class Trainer:
 
     def state_dict(self) -> dict:
         return {
-            "format": "vcgan-checkpoint-1",
+            "format": CHECKPOINT_FORMAT,
             "step": self.step,
             "elapsed": self.elapsed,
-            "task": self.task.state_dict(),
-            "opt_g": self.opt_g.state_dict(),
-            "opt_d": self.opt_d.state_dict(),
-            "scaler_g": self.scaler_g.state_dict(),
-            "scaler_d": self.scaler_d.state_dict(),
+            "model": self.model.state_dict(),
+            "optim": {name: g.state_dict() for name, g in self.groups.items()},
+            "ema": self.ema.state_dict() if self.ema else None,
             # one entry per data-parallel rank, so that each resumes its own sample stream
             "rng": distributed.gather_objects(_rng_state()),
             "data": distributed.gather_objects(self.data.state_dict()),
             "config": self.full_config,
-            "meta": self.task.metadata(),
+            "meta": self.model.metadata(),
             "runtime": self.runtime_info(),
         }
 
     def load_state_dict(self, state: dict) -> None:
-        mine, theirs = self.task.metadata(), self.task.upgrade_metadata(dict(state.get("meta") or {}))
+        mine, theirs = self.model.metadata(), self.model.upgrade_metadata(dict(state.get("meta") or {}))
         differ = [k for k in ("family", "version", "speakers", "features", "model") if mine.get(k) != theirs.get(k)]
         if differ:
             raise CheckpointError(
@@ -206,17 +238,27 @@ class Trainer:
                 + "); train into another out_dir or pass --resume no"
             )
         try:
-            self.task.load_state_dict(state["task"])
+            self.model.load_state_dict(state["model"])
         except RuntimeError as exc:
             raise CheckpointError(
                 "the checkpoint's networks do not match this config's model (different task or sizes); "
                 f"train into another out_dir or pass --resume no\n{str(exc).splitlines()[0]}"
             ) from None
-        self.opt_g.load_state_dict(state["opt_g"])
-        self.opt_d.load_state_dict(state["opt_d"])
-        # LR schedulers of older checkpoints (sched_g, sched_d) are not needed: the LR follows progress
-        self.scaler_g.load_state_dict(state["scaler_g"])
-        self.scaler_d.load_state_dict(state["scaler_d"])
+        missing = [g for g in self.groups if g not in state["optim"]]
+        if missing:
+            raise CheckpointError(f"the checkpoint has no optimizer state for the group(s) {missing}; "
+                                  "train into another out_dir or pass --resume no")
+        try:
+            for name, group in self.groups.items():
+                group.load_state_dict(state["optim"][name])
+        except ValueError as exc:
+            raise CheckpointError(f"the checkpoint's optimizer state does not fit train.optim ({exc}); "
+                                  "train into another out_dir or pass --resume no") from None
+        if self.ema is not None:
+            if state.get("ema") is None:
+                self.ema = EMA(self.model.generators, self.cfg["ema_decay"], self.cfg["ema_start"])  # starts here
+            else:
+                self.ema.load_state_dict(state["ema"])
         _set_rng_state(state["rng"][self.rank % len(state["rng"])])
         self.data.load_state_dict(state["data"][self.rank % len(state["data"])])
         self.step = int(state["step"])
@@ -251,87 +293,63 @@ class Trainer:
             return nullcontext()
         return torch.autocast(self.device.type, dtype=self.autocast_dtype)
 
-    def _check_finite(self, losses: dict, which: str) -> None:
+    def _check_finite(self, losses: dict, group: str) -> None:
         bad = [(n, v.item()) for n, v in losses.items() if not torch.isfinite(v.detach()).all()]
         if distributed.any_rank(bool(bad), self.device):  # every rank stops together
+            which = GROUP_NAMES.get(group, f"group {group!r}")
             where = f"{which} loss '{bad[0][0]}' became {bad[0][1]}" if bad else f"a {which} loss diverged on another rank"
             raise TrainingDiverged(
                 f"{where} at step {self.step}; lower the learning rate, use precision=fp32, or check the data for NaNs"
             )
 
-    def _update(self, losses, opt, scaler, params):
-        opt.zero_grad(set_to_none=True)
-        scaler.scale(losses["total"]).backward()
-        distributed.average_gradients(params)
-        scaler.step(opt)
-        scaler.update()
+    def _freeze_all_but(self, group: OptimizerGroup | None) -> None:
+        """Only ``group``'s weights get gradients (None: every group's)."""
+        mine = {id(p) for p in group.params} if group else None
+        for g in self.groups.values():
+            for p in g.params:
+                p.requires_grad_(mine is None or id(p) in mine)
 
     def train_step(self, batch: dict) -> dict[str, float]:
-        """One generator update (once ``g_start`` is reached) then one discriminator update;
-        returns logged scalars."""
-        task = self.task
-        task.train()
+        """The due optimizer groups' updates, in ``update_order``; returns logged scalars."""
+        model = self.model
+        model.train()
         self._tick()
         self._apply_lr()
-        step = Step(self.step, self.progress())  # loss schedules may be given as shares of the run
+        step = Step(self.step, self.progress())  # schedules may be given as shares of the run
         batch = {k: v.to(self.device, non_blocking=True) if torch.is_tensor(v) else v for k, v in batch.items()}
-        g = {}
-        if self.g_start(step) > 0:
-            _set_requires_grad(task.discriminators, False)  # no D weight gradients in the G pass
-            with self._autocast():
-                g = task.generator_losses(batch, step)
-            self._check_finite(g, "generator")
-            self._update(g, self.opt_g, self.scaler_g, list(task.generators.parameters()))
-            _set_requires_grad(task.discriminators, True)
-        with self._autocast():
-            d = task.discriminator_losses(batch, step)
-        self._check_finite(d, "discriminator")
-        self._update(d, self.opt_d, self.scaler_d, list(task.discriminators.parameters()))
+        due = [g for g in self.groups.values() if g.due(step)]
+        out, logged = {}, {}
+        if due:
+            with self._autocast(), torch.set_grad_enabled(any(g.generates for g in due)):
+                out = model.generate(batch, step)
+            detached = detach(out)
+            try:
+                for group in due:
+                    self._freeze_all_but(group)  # e.g. no D weight gradients in the G update
+                    with self._autocast():
+                        losses = model.losses(group.name, batch, out if group.generates else detached, step)
+                    self._check_finite(losses, group.name)
+                    group.update(losses["total"], distributed.average_gradients)
+                    logged.update({f"{group.name}/{k}": float(v.detach()) for k, v in losses.items()})
+            finally:
+                self._freeze_all_but(None)
+            if self.ema is not None and any(g.generates for g in due):
+                self.ema.update(step)
         self.step += 1
-        out = {f"g/{k}": float(v.detach()) for k, v in g.items()}
-        out.update({f"d/{k}": float(v.detach()) for k, v in d.items()})
-        out["lr/g"] = self.opt_g.param_groups[0]["lr"]
-        out["lr/d"] = self.opt_d.param_groups[0]["lr"]
-        out["progress"] = step.progress
-        return out
+        logged.update({f"lr/{name}": g.lr for name, g in self.groups.items()})
+        logged["progress"] = step.progress
+        return logged
 
-    # ---------------------------------------------------------------- logging
-    @property
-    def writer(self):
-        if self._writer is None and self.is_main:
-            from torch.utils.tensorboard import SummaryWriter
-
-            self._writer = SummaryWriter(str(self.out_dir / "tensorboard"))
-        return self._writer
-
-    def _log(self, scalars: dict) -> None:
-        row = {"step": self.step, **scalars}
-        with open(self.out_dir / "train_log.jsonl", "a") as f:
-            f.write(json.dumps(row) + "\n")
-        for k, v in scalars.items():
-            self.writer.add_scalar(k, v, self.step)
-
+    # ---------------------------------------------------------------- media
     def _log_samples(self) -> None:
-        self.task.eval()
-        with torch.no_grad():
-            items = self.task.samples(self.step)
-        for item in items:
-            if item[0] == "audio":
-                _, tag, wav, rate = item
-                self.writer.add_audio(tag, torch.as_tensor(np.asarray(wav, dtype=np.float32)).clamp(-1, 1)[None], self.step, sample_rate=rate)
-            elif item[0] == "figure":
-                _, tag, fig = item
-                self.writer.add_figure(tag, fig, self.step)
-        self.writer.flush()
+        self.model.eval()
+        with torch.no_grad(), (self.ema.swapped() if self.ema else nullcontext()):
+            items = self.model.samples(self.step)
+        self.logger.media(self.step, items)
 
     def plot_history(self, path=None) -> Path | None:
         """Loss curves from ``train_log.jsonl`` as a PNG."""
-        log = self.out_dir / "train_log.jsonl"
-        if not self.is_main or not log.is_file():
-            return None
-        from ..plotting import plot_training_curves
-
-        return plot_training_curves(log, path or self.out_dir / "training_curves.png")
+        return self.logger.plot_curves(path)
 
     # ------------------------------------------------------------------- fit
     def fit(self, resume=None) -> dict:
@@ -368,10 +386,9 @@ class Trainer:
                 if self.step % c["log_every"] == 0 or self.step == c["steps"]:
                     mean = {k: total / n for k, (total, n) in acc.items()}
                     mean["time/sec_per_step"] = (self.clock() - t0) / max(1, self.step - start_step)
-                    if self.is_main:
-                        self._log(mean)
-                        bar.set_postfix({k.split("/")[-1] if k.startswith("g/") else k: f"{v:.3g}"
-                                         for k, v in mean.items() if k in ("g/total", "d/total", "g/cycle")})
+                    self.logger.scalars(self.step, mean)
+                    bar.set_postfix({k.split("/")[-1] if k.startswith("g/") else k: f"{v:.3g}"
+                                     for k, v in mean.items() if k in ("g/total", "d/total", "g/cycle")})
                     acc, n_acc = {}, 0
                 stopped_early = self._tick() >= budget and self.step < c["steps"]
                 if c["checkpoint_every"] and self.step % c["checkpoint_every"] == 0:
@@ -380,9 +397,9 @@ class Trainer:
                     self._log_samples()
         finally:
             bar.close()
-        if n_acc and self.is_main:  # steps since the last log line (a run stopped by its time budget)
-            self._log({**{k: total / n for k, (total, n) in acc.items()},
-                       "time/sec_per_step": (self.clock() - t0) / max(1, self.step - start_step)})
+        if n_acc:  # steps since the last log line (a run stopped by its time budget)
+            self.logger.scalars(self.step, {**{k: total / n for k, (total, n) in acc.items()},
+                                            "time/sec_per_step": (self.clock() - t0) / max(1, self.step - start_step)})
         self._tick()
         self._clock_base = None
         self._apply_lr()  # the LR the run ends with (0 where it decayed fully)
@@ -390,7 +407,7 @@ class Trainer:
         if self.is_main:
             self._log_samples()
             self.plot_history()
-            self.writer.close()
+            self.logger.close()
         seconds = self.clock() - t0
         return {
             "steps": self.step,

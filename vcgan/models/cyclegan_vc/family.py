@@ -5,11 +5,12 @@ import copy
 
 import torch
 
-from ..conversion import sample_media
-from ..engine.objectives import CycleConsistentObjective
-from ..features.cache import FeatureStore
-from ..features.world import FeatureConfig
-from ..segments import SegmentSampler, normalized_training_set, sampler_seed
+from ...conversion import sample_media
+from ...engine.objectives import CycleConsistentObjective
+from ...engine.registry import Family, register
+from ...features.world import FeatureConfig
+from ...segments import RandomSegments, SegmentSampler, normalized_training_set, sampler_seed
+from ..voice_conversion import VC_MINIMUMS, VC_TYPES, check_vc, open_store, vc_defaults
 from .networks import DiscriminatorVC1, GeneratorVC1, GeneratorVC2, PatchDiscriminator
 
 VERSIONS = {"cyclegan_vc": 1, "cyclegan_vc2": 2}
@@ -78,7 +79,8 @@ class CycleGANVC(CycleConsistentObjective):
                             lambda x: gen(x.to(dev)).float().cpu(), step)
 
 
-def build_task(cfg: dict, store: FeatureStore) -> tuple[CycleGANVC, SegmentSampler]:
+def build_task(cfg: dict) -> tuple[CycleGANVC, SegmentSampler]:
+    store = open_store(cfg)
     data = cfg["data"]
     src, tgt = data["source"], data["target"]
     store.check_speakers([src, tgt])
@@ -94,7 +96,7 @@ def build_task(cfg: dict, store: FeatureStore) -> tuple[CycleGANVC, SegmentSampl
 
 def load_generator(meta: dict, state: dict, source: str, target: str) -> torch.nn.Module:
     """The trained generator for ``source -> target`` from a checkpoint's metadata and weights."""
-    from ..errors import CheckpointError
+    from ...errors import CheckpointError
 
     a, b = meta["speakers"]
     key = {(a, b): "ab", (b, a): "ba"}.get((source, target))
@@ -105,3 +107,28 @@ def load_generator(meta: dict, state: dict, source: str, target: str) -> torch.n
     prefix = f"generators.{key}."
     gen.load_state_dict({k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)})
     return gen.eval()
+
+
+def synthetic(cfg: dict) -> tuple[CycleGANVC, RandomSegments]:
+    """The model of ``cfg`` on random segments (no feature files)."""
+    feats = FeatureConfig.from_dict(cfg["features"])
+    model = CycleGANVC(VERSIONS[cfg["task"]], ("a", "b"), {"a": {}, "b": {}}, feats, cfg["model"], cfg["loss"])
+    return model, RandomSegments(feats.spectral_dim, cfg["data"]["segment_frames"], cfg["data"]["batch_size"])
+
+
+def defaults(task: str) -> dict:
+    d = vc_defaults(MODEL_DEFAULTS, LOSS_DEFAULTS)
+    if task == "cyclegan_vc":
+        d["loss"]["two_step_weight"] = 0.0
+        d["features"]["spectral_dim"] = 24
+    return d
+
+
+NOT_FOR_TASK = [("cyclegan_vc", "loss.two_step_weight", "the two-step loss belongs to CycleGAN-VC2; set task: cyclegan_vc2")]
+
+FAMILY = register(Family(
+    name="cyclegan_vc", tasks=tuple(VERSIONS), defaults=defaults, build=build_task, load=load_generator, synthetic=synthetic,
+    types={**VC_TYPES, **{f"loss.{k}": "schedule" for k in ("cycle_weight", "identity_weight", "two_step_weight")}},
+    minimums=VC_MINIMUMS, check=lambda cfg: check_vc(cfg, NOT_FOR_TASK),
+    description="non-parallel two-speaker voice conversion (CycleGAN-VC, CycleGAN-VC2)",
+))

@@ -6,12 +6,13 @@ import copy
 import torch
 from torch import nn
 
-from ..conversion import sample_media
-from ..engine.objectives import MultiDomainObjective
-from ..errors import VcganError
-from ..features.cache import FeatureStore
-from ..features.world import FeatureConfig
-from ..segments import DomainPairSampler, normalized_training_set, sampler_seed
+from ...conversion import sample_media
+from ...engine.objectives import MultiDomainObjective
+from ...errors import VcganError
+from ...engine.registry import Family, register
+from ...features.world import FeatureConfig
+from ...segments import DomainPairSampler, RandomSegments, normalized_training_set, sampler_seed
+from ..voice_conversion import VC_MINIMUMS, VC_TYPES, check_vc, open_store, vc_defaults
 from .networks import DiscriminatorStarVC, DomainClassifier, GeneratorStarVC, GeneratorStarVC2, ProjectionDiscriminator
 
 VERSIONS = {"stargan_vc": 1, "stargan_vc2": 2}
@@ -108,7 +109,8 @@ class Conditioned(nn.Module):
         return self.generator(x, src, trg)
 
 
-def build_task(cfg: dict, store: FeatureStore):
+def build_task(cfg: dict):
+    store = open_store(cfg)
     data = cfg["data"]
     speakers = list(data["speakers"] or store.speakers)
     store.check_speakers(speakers)
@@ -133,3 +135,27 @@ def load_generator(meta: dict, state: dict, source: str, target: str) -> nn.Modu
     prefix = "generators.g."
     g.load_state_dict({k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)})
     return Conditioned(g.eval(), speakers.index(source), speakers.index(target)).eval()
+
+
+def synthetic(cfg: dict, num_speakers: int = 3):
+    """The model of ``cfg`` for ``num_speakers`` speakers on random segments (no feature files)."""
+    feats = FeatureConfig.from_dict(cfg["features"])
+    speakers = [f"spk{i}" for i in range(num_speakers)]
+    model = StarGANVC(VERSIONS[cfg["task"]], speakers, {s: {} for s in speakers}, feats, cfg["model"], cfg["loss"])
+    data = RandomSegments(feats.spectral_dim, cfg["data"]["segment_frames"], cfg["data"]["batch_size"], num_speakers)
+    return model, data
+
+
+NOT_FOR_TASK = [
+    ("stargan_vc", "model.residual_blocks", "belongs to StarGAN-VC2; set task: stargan_vc2"),
+    ("stargan_vc", "model.patch_scores", "belongs to StarGAN-VC2; set task: stargan_vc2"),
+    ("stargan_vc2", "loss.cls_weight", "StarGAN-VC2 has no domain classifier; use task: stargan_vc"),
+]
+
+FAMILY = register(Family(
+    name="stargan_vc", tasks=tuple(VERSIONS), defaults=lambda task: vc_defaults(MODEL_DEFAULTS, LOSS_DEFAULTS),
+    build=build_task, load=load_generator, synthetic=synthetic,
+    types={**VC_TYPES, **{f"loss.{k}": "schedule" for k in ("cls_weight", "cycle_weight", "identity_weight")}},
+    minimums=VC_MINIMUMS, check=lambda cfg: check_vc(cfg, NOT_FOR_TASK),
+    description="many-to-many non-parallel voice conversion with one model (StarGAN-VC, StarGAN-VC2)",
+))

@@ -11,9 +11,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import ConfigError
+from ...errors import ConfigError
 
-from ..nn import (GLU, ConditionalInstanceNorm, GatedConv, ProjectionHead, TwoOneTwoD, gated_patch_trunk,
+from ...nn import (GLU, ConditionalInstanceNorm, GatedConv, ProjectionHead, TwoOneTwoD, gated_patch_trunk,
                   pad_time, pair_code, zero_init)
 
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from torch import nn
 
-from ..errors import ConfigError
+from ...errors import ConfigError
 
-from ..nn import GatedConv, GatedUpsample, ResidualBlock1d, TwoOneTwoD, gated_patch_trunk, pad_time, zero_init
+from ...nn import GatedConv, GatedUpsample, ResidualBlock1d, TwoOneTwoD, gated_patch_trunk, pad_time, zero_init
 
 
 class GeneratorVC1(nn.Module):

@@ -1,0 +1,89 @@
+"""Multi-domain conditional objective (StarGAN, StarGAN-VC, StarGAN-VC2)."""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..losses import AdversarialLoss, gradient_penalty
+from ..model import GANModel, unknown_group
+from ..schedule import Schedule
+from .toolkit import score_real_fake
+
+
+class MultiDomainObjective(GANModel):
+    """Networks are called as ``G(x, src, trg)``, ``D(x, src, trg)`` and ``C(x)``
+    (integer domain indices per sample; a network ignores the codes it does not
+    condition on: StarGAN-VC's D uses the target only, StarGAN-VC2's projection
+    D the (source, target) pair). Batches hold ``x`` (samples of domains
+    ``src``), ``trg`` (requested domains) and ``y`` (real samples of ``trg``).
+
+    Losses: adversarial; domain classification, which reaches G only through the
+    *converted* sample, C(G(x, src, trg)) against trg, while C learns on real
+    data; cycle ``G(G(x, src, trg), trg, src) ~ x``; identity ``G(x, src, src) ~ x``.
+    """
+
+    def __init__(self, generator: nn.Module, discriminator: nn.Module, classifier: nn.Module | None = None, *,
+                 adversarial: str = "lsgan", cls_weight=1.0, cycle_weight=10.0, identity_weight=0.0,
+                 gp_weight: float = 10.0):
+        super().__init__()
+        self.generators = nn.ModuleDict({"g": generator})
+        ds = {"d": discriminator}
+        if classifier is not None:
+            ds["c"] = classifier
+        self.discriminators = nn.ModuleDict(ds)
+        self.adv = AdversarialLoss(adversarial)
+        self.cls_weight = Schedule(cls_weight, "loss.cls_weight")
+        self.cycle_weight = Schedule(cycle_weight, "loss.cycle_weight")
+        self.identity_weight = Schedule(identity_weight, "loss.identity_weight")
+        self.gp_weight = gp_weight
+
+    def generate(self, batch, step):
+        x, src, trg = batch["x"], batch["src"], batch["trg"]
+        g = self.generators["g"]
+        out = {}
+        if self.identity_weight(step) > 0:  # conversion and identity mapping in one generator call
+            both = g(torch.cat([x, x], 0), torch.cat([src, src], 0), torch.cat([trg, src], 0))
+            out["fake"], out["same"] = both.split(x.shape[0], 0)
+        else:
+            out["fake"] = g(x, src, trg)
+        out["cyc"] = g(out["fake"], trg, src)
+        return out
+
+    def losses(self, group, batch, out, step):
+        if group == "g":
+            return self._generator_losses(batch, out, step)
+        if group == "d":
+            return self._discriminator_losses(batch, out, step)
+        raise unknown_group(self, group)
+
+    def _generator_losses(self, batch, out, step):
+        x, src, trg = batch["x"], batch["src"], batch["trg"]
+        d = self.discriminators["d"]
+        losses = {"adv": self.adv.g_loss(d(out["fake"], src, trg)), "cycle": F.l1_loss(out["cyc"].float(), x.float())}
+        total = losses["adv"] + self.cycle_weight(step) * losses["cycle"]
+        w_id = self.identity_weight(step)
+        if w_id > 0:
+            losses["identity"] = F.l1_loss(out["same"].float(), x.float())
+            total = total + w_id * losses["identity"]
+        w_cls = self.cls_weight(step)
+        if "c" in self.discriminators and w_cls > 0:
+            losses["cls"] = F.cross_entropy(self.discriminators["c"](out["fake"]).float(), trg)
+            total = total + w_cls * losses["cls"]
+        losses["total"] = total
+        return losses
+
+    def _discriminator_losses(self, batch, out, step):
+        src, trg, y, fake = batch["src"], batch["trg"], batch["y"], out["fake"]
+        d = self.discriminators["d"]
+        losses = {"adv": self.adv.d_loss(*score_real_fake(d, y, fake, src, trg))}
+        total = losses["adv"]
+        if self.adv.kind == "wgan-gp":
+            losses["gp"] = gradient_penalty(lambda v: d(v, src, trg), y, fake)
+            total = total + self.gp_weight * losses["gp"]
+        w_cls = self.cls_weight(step)
+        if "c" in self.discriminators and w_cls > 0:
+            losses["cls"] = F.cross_entropy(self.discriminators["c"](y).float(), trg)
+            total = total + w_cls * losses["cls"]
+        losses["total"] = total
+        return losses

@@ -1,0 +1,66 @@
+"""Paired conditional objective (pix2pix, GAN postfilters, image completion)."""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..losses import AdversarialLoss
+from ..model import GANModel, unknown_group
+from ..schedule import Schedule
+from .toolkit import score_real_fake
+
+RECONSTRUCTION = {"l1": F.l1_loss, "l2": F.mse_loss}
+
+
+class PairedObjective(GANModel):
+    """``G(x) ~ y`` for paired samples: batches hold the input ``x`` and its target ``y``.
+
+    The generator loss is ``adv_weight * adversarial + recon_weight * recon(G(x), y)``
+    (pix2pix: L1 x 100; a GAN postfilter may add none); both weights are schedules, so a
+    reconstruction-only warm-up is ``adv_weight: [[0, 0], [N, 1]]`` together with a
+    discriminator group that starts at N. With ``conditional_d`` the discriminator
+    judges (input, output) pairs concatenated along ``cond_dim`` (pix2pix); otherwise
+    the output alone. Its loss is scaled by ``d_scale`` (pix2pix: 0.5, which slows D
+    relative to G). A discriminator that normalises over the batch (BatchNorm) is called
+    separately on real and fake.
+    """
+
+    def __init__(self, generator: nn.Module, discriminator: nn.Module, *, adversarial: str = "nonsaturating",
+                 adv_weight=1.0, recon: str = "l1", recon_weight=100.0, conditional_d: bool = True,
+                 cond_dim: int = 1, d_scale: float = 0.5):
+        super().__init__()
+        if recon not in RECONSTRUCTION:
+            raise ValueError(f"loss.recon: unknown reconstruction loss {recon!r}; choose from {sorted(RECONSTRUCTION)}")
+        self.generators = nn.ModuleDict({"g": generator})
+        self.discriminators = nn.ModuleDict({"d": discriminator})
+        self.adv = AdversarialLoss(adversarial)
+        self.adv_weight = Schedule(adv_weight, "loss.adv_weight")
+        self.recon = RECONSTRUCTION[recon]
+        self.recon_weight = Schedule(recon_weight, "loss.recon_weight")
+        self.conditional_d, self.cond_dim, self.d_scale = conditional_d, cond_dim, float(d_scale)
+
+    def _d_input(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return torch.cat([x.to(y.dtype), y], self.cond_dim) if self.conditional_d else y
+
+    def generate(self, batch, step):
+        return {"fake": self.generators["g"](batch["x"])}
+
+    def losses(self, group, batch, out, step):
+        x, y, fake = batch["x"], batch["y"], out["fake"]
+        d = self.discriminators["d"]
+        if group == "g":
+            losses, total = {}, 0.0
+            w_adv, w_rec = self.adv_weight(step), self.recon_weight(step)
+            if w_adv > 0:
+                losses["adv"] = self.adv.g_loss(d(self._d_input(x, fake)))
+                total = total + w_adv * losses["adv"]
+            losses["recon"] = self.recon(fake.float(), y.float())
+            losses["total"] = total + w_rec * losses["recon"]
+            return losses
+        if group == "d":
+            real_s, fake_s = score_real_fake(d, self._d_input(x, y), self._d_input(x, fake.to(y.dtype)))
+            losses = {"adv": self.adv.d_loss(real_s, fake_s)}
+            losses["total"] = self.d_scale * losses["adv"]
+            return losses
+        raise unknown_group(self, group)
