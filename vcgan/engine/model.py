@@ -24,6 +24,8 @@ class GANModel(nn.Module, ABC):
 
     generators: nn.ModuleDict
     discriminators: nn.ModuleDict
+    # metadata entries that must agree for a checkpoint to resume into this model (None: all)
+    resume_keys: tuple[str, ...] | None = None
 
     def param_groups(self) -> dict[str, list[str]]:
         """Optimizer group -> sub-module paths whose weights it updates."""
@@ -44,6 +46,12 @@ class GANModel(nn.Module, ABC):
     def upgrade_metadata(self, meta: dict) -> dict:
         """A checkpoint's metadata as this version writes it (e.g. model keys added since, at their defaults)."""
         return meta
+
+    def resume_conflicts(self, meta: dict) -> dict:
+        """Metadata entries of a checkpoint that differ from this model's: {key: (theirs, mine)}."""
+        mine, theirs = self.metadata(), self.upgrade_metadata(dict(meta or {}))
+        keys = self.resume_keys if self.resume_keys is not None else sorted(set(mine) | set(theirs))
+        return {k: (theirs.get(k), mine.get(k)) for k in keys if mine.get(k) != theirs.get(k)}
 
     def samples(self, step: int) -> list:
         """Optional media for the logger: ``[("audio", tag, array, rate) | ("figure", tag, fig) |

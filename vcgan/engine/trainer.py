@@ -229,12 +229,11 @@ class Trainer:
         }
 
     def load_state_dict(self, state: dict) -> None:
-        mine, theirs = self.model.metadata(), self.model.upgrade_metadata(dict(state.get("meta") or {}))
-        differ = [k for k in ("family", "version", "speakers", "features", "model") if mine.get(k) != theirs.get(k)]
-        if differ:
+        conflicts = self.model.resume_conflicts(state.get("meta"))
+        if conflicts:
             raise CheckpointError(
-                f"the checkpoint was trained with other {', '.join(differ)} than this config ("
-                + "; ".join(f"{k}: checkpoint {_changed(theirs.get(k), mine.get(k))}" for k in differ)
+                f"the checkpoint was trained with other {', '.join(conflicts)} than this config ("
+                + "; ".join(f"{k}: checkpoint {_changed(theirs, mine)}" for k, (theirs, mine) in conflicts.items())
                 + "); train into another out_dir or pass --resume no"
             )
         try:

@@ -43,6 +43,8 @@ def build_networks(version: int, dims: int, model: dict):
 class CycleGANVC(CycleConsistentObjective):
     """Domain ``a`` is the source speaker, ``b`` the target; both directions are trained."""
 
+    resume_keys = ("family", "version", "speakers", "features", "model")  # statistics may be re-estimated
+
     def __init__(self, version: int, speakers: tuple[str, str], stats: dict, features: FeatureConfig,
                  model: dict, loss: dict, sample_utterance=None):
         dims = features.spectral_dim

@@ -59,6 +59,8 @@ def cls_weight_for(version: int, loss: dict):
 class StarGANVC(MultiDomainObjective):
     """Speaker ``i`` of ``speakers`` has domain code ``i``; the list is stored in checkpoints."""
 
+    resume_keys = ("family", "version", "speakers", "features", "model")  # statistics may be re-estimated
+
     def __init__(self, version: int, speakers: list[str], stats: dict, features: FeatureConfig,
                  model: dict, loss: dict, sample_utterance=None):
         g, d, c = build_networks(version, features.spectral_dim, len(speakers), model)
