@@ -78,7 +78,28 @@ def test_convert_single_file_to_path(tiny_checkpoint, demo_corpus, tmp_path):
     assert out == [tmp_path / "one.wav"] and out[0].is_file()
 
 
-def test_checkpoint_loads_weights_only_and_is_atomic(tiny_checkpoint):
+def test_checkpoint_loads_weights_only_and_is_atomic(tiny_checkpoint, tmp_path, monkeypatch):
+    from vcgan.engine import checkpoint as ckpt_module
+    from vcgan.engine import load_checkpoint, save_checkpoint
+
     ckpt = torch.load(tiny_checkpoint, weights_only=True)
     assert ckpt["step"] == 2 and ckpt["meta"]["speakers"] == ["kal", "slt"]
     assert not list(tiny_checkpoint.parent.glob("*.tmp"))
+    # a write interrupted half-way (crash, full disk) leaves the previous checkpoint intact
+    path = tmp_path / "latest.pt"
+    save_checkpoint({"model": {"w": torch.ones(3)}, "step": 1}, path)
+    real_save = torch.save
+
+    def dies_half_way(obj, f, *args, **kwargs):
+        real_save(obj, f, *args, **kwargs)
+        with open(f, "r+b") as fh:
+            fh.truncate(fh.seek(0, 2) // 2)
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(ckpt_module.torch, "save", dies_half_way)
+    with pytest.raises(OSError, match="No space left"):
+        save_checkpoint({"model": {"w": torch.zeros(3)}, "step": 2}, path)
+    monkeypatch.undo()
+    back = load_checkpoint(path)
+    assert back["step"] == 1 and torch.equal(back["model"]["w"], torch.ones(3))
+    assert [p.name for p in tmp_path.iterdir()] == ["latest.pt"]  # no half-written temp file left

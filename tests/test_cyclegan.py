@@ -1,5 +1,6 @@
 import copy
 
+import numpy as np
 import pytest
 import torch
 
@@ -25,8 +26,36 @@ def test_generator_vc1_shapes(frames):
 def test_discriminators_score_any_length(frames):
     d2 = PatchDiscriminator(36, channels=8)(torch.randn(2, 36, frames))
     assert d2.shape[:2] == (2, 1) and d2.shape[-1] == -(-frames // 8)
-    d1 = DiscriminatorVC1(24, channels=8)(torch.randn(2, 24, frames))
+    d1 = DiscriminatorVC1(24, channels=8, scores="frame")(torch.randn(2, 24, frames))
     assert d1.shape[:2] == (2, 1) and d1.shape[-1] == -(-frames // 16)
+
+
+@pytest.mark.parametrize("frames", [128, 37])
+def test_cyclegan_vc_discriminator_gives_one_score_per_segment_as_in_the_paper(frames):
+    d = DiscriminatorVC1(24, channels=8, frames=frames)
+    x = torch.randn(3, 24, frames)
+    assert d(x).shape == (3, 1)
+    x2 = x.clone()
+    x2[:, :, 0] += 1.0  # the first frame changes the one score (position-specific weights)
+    assert not torch.allclose(d(x), d(x2))
+    with pytest.raises(ValueError, match=f"segments of {frames} frames"):
+        d(torch.randn(3, 24, frames + 16))
+
+
+def test_cyclegan_vc_trains_end_to_end_and_converts(tiny_feats, demo_corpus, tmp_path):
+    from vcgan.features.audio import load_audio
+    from vcgan.inference import Converter
+    from vcgan.training import train
+
+    cfg = tiny_config(tiny_feats, tmp_path, task="cyclegan_vc", **{"features.spectral_dim": 36})
+    summary = train(cfg)
+    assert summary["steps"] == 3
+    rows = (tmp_path / "train_log.jsonl").read_text().splitlines()
+    assert len(rows) == 3 and '"g/identity"' in rows[0] and '"g/adv2"' not in rows[0]
+    conv = Converter.from_checkpoint(summary["checkpoint"])
+    x = load_audio(sorted((demo_corpus / "kal" / "test").glob("*.flac"))[0], 16000)[:12000]
+    y = conv.convert_array(x, "kal", "slt")
+    assert np.isfinite(y).all() and abs(len(y) - len(x)) <= 81
 
 
 def test_patch_discriminator_output_is_linear_and_uses_every_layer():
@@ -121,9 +150,30 @@ def test_nan_loss_stops_with_clear_message(tiny_feats, tmp_path):
         trainer.train_step(batch)
 
 
-def test_bf16_autocast_step_runs(tiny_feats, tmp_path):
+def test_bf16_autocast_step_runs_its_convolutions_in_bf16(tiny_feats, tmp_path):
     cfg = tiny_config(tiny_feats, tmp_path, **{"train.precision": "bf16"})
     task, sampler = build(cfg)
     trainer = Trainer(task, sampler, cfg["train"], tmp_path, cfg)
+    dtypes = set()
+    hooks = [m.register_forward_hook(lambda mod, inp, out: dtypes.add(out.dtype))
+             for m in task.modules() if isinstance(m, (torch.nn.Conv1d, torch.nn.Conv2d))]
+    weights = [p.detach().clone() for p in task.parameters()]
     out = trainer.train_step(sampler.next_batch())
+    for h in hooks:
+        h.remove()
+    assert dtypes == {torch.bfloat16}  # autocast is on, for every convolution of G and D
     assert all(torch.isfinite(torch.tensor(v)) for v in out.values())
+    assert all(p.dtype == torch.float32 for p in task.parameters())  # master weights stay fp32
+    assert not all(torch.equal(a, b) for a, b in zip(weights, task.parameters()))
+
+
+@pytest.mark.parametrize("adversarial", ["wgan-gp", "hinge", "nonsaturating"])
+def test_every_adversarial_loss_trains_through_the_objective(tiny_feats, tmp_path, adversarial):
+    cfg = tiny_config(tiny_feats, tmp_path, **{"loss.adversarial": adversarial})
+    task, sampler = build(cfg)
+    trainer = Trainer(task, sampler, cfg["train"], tmp_path, cfg)
+    out = trainer.train_step(sampler.next_batch())
+    assert all(np.isfinite(v) for v in out.values())
+    assert ("d/gp_a" in out and "d/gp2_b" in out) == (adversarial == "wgan-gp")
+    if adversarial == "hinge":  # hinge D loss: mean relu(1 - real) + mean relu(1 + fake) >= 0 per domain
+        assert out["d/adv_a"] >= 0 and out["d/adv_b"] >= 0

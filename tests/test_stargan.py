@@ -3,7 +3,7 @@ import torch
 
 from conftest import tiny_config
 from vcgan.engine.trainer import Trainer
-from vcgan.errors import CheckpointError, VcganError
+from vcgan.errors import CheckpointError, ConfigError, VcganError
 from vcgan.inference import Converter
 from vcgan.nn import ConditionalInstanceNorm, pair_code
 from vcgan.models.stargan_vc import (DiscriminatorStarVC, DomainClassifier, GeneratorStarVC, GeneratorStarVC2,
@@ -125,9 +125,28 @@ def test_classification_loss_reaches_generator_through_converted_sample(tiny_fea
     batch = sampler.next_batch()
     losses = model.losses("g", batch, model.generate(batch, 0), 0)
     model.zero_grad()
+    out = model.generate(batch, 0)
+    assert not torch.equal(batch["trg"], batch["src"])
+    c = model.discriminators["c"]
+    # against the requested target, not the source: C(G(x, src, trg)) ~ trg
+    want = torch.nn.functional.cross_entropy(c(out["fake"]).float(), batch["trg"])
+    torch.testing.assert_close(losses["cls"], want)
+    assert not torch.allclose(losses["cls"], torch.nn.functional.cross_entropy(c(out["fake"]).float(), batch["src"]))
     losses["cls"].backward()
     g_grad = sum(p.grad.abs().sum() for p in model.generators.parameters() if p.grad is not None)
     assert g_grad > 0
+    # the classifier itself learns on real samples of the target: its D-side loss uses y and trg
+    d_losses = model.losses("d", batch, out, 0)
+    torch.testing.assert_close(d_losses["cls"], torch.nn.functional.cross_entropy(c(batch["y"]).float(), batch["trg"]))
+
+
+@pytest.mark.parametrize("adversarial", ["wgan-gp", "hinge"])
+def test_wgan_gp_and_hinge_train_through_the_multi_domain_objective(tiny_feats, tmp_path, adversarial):
+    cfg = tiny_config(tiny_feats, tmp_path, task="stargan_vc2", **{"loss.adversarial": adversarial})
+    model, sampler = build(cfg)
+    out = Trainer(model, sampler, cfg["train"], tmp_path, cfg).train_step(sampler.next_batch())
+    assert all(torch.isfinite(torch.tensor(v)) for v in out.values())
+    assert ("d/gp" in out) == (adversarial == "wgan-gp")
 
 
 def test_resume_gives_identical_next_step(tiny_feats, tmp_path):
@@ -180,3 +199,16 @@ def test_convert_by_speaker_name_and_unknown_name(tiny_feats, tmp_path, demo_cor
     assert all(len(y) > 15000 for y in outs.values())
     with pytest.raises(VcganError, match="kal, ked, slt"):
         conv.convert_array(x, "ked", "bdl")
+
+
+def test_stargan_vc_with_the_papers_batch_norm(tiny_feats, tmp_path):
+    cfg = tiny_config(tiny_feats, tmp_path, task="stargan_vc", **{"model.norm": "batch"})
+    model, sampler = build(cfg)
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in model.discriminators["d"].modules())
+    calls = []
+    model.discriminators["d"].register_forward_hook(lambda m, i, o: calls.append(i[0].shape[0]))
+    out = Trainer(model, sampler, cfg["train"], tmp_path, cfg).train_step(sampler.next_batch())
+    assert all(torch.isfinite(torch.tensor(v)) for v in out.values())
+    assert calls == [2, 2, 2]  # G's adversarial term, then real and fake in separate calls (BatchNorm)
+    with pytest.raises(ConfigError, match="model.norm"):
+        tiny_config(tiny_feats, tmp_path, task="stargan_vc2", **{"model.norm": "batch"})

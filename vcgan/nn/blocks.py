@@ -19,6 +19,8 @@ class GLU(nn.Module):
 def _norm(kind: str, dim: int, channels: int) -> nn.Module:
     if kind == "instance":
         return (nn.InstanceNorm1d if dim == 1 else nn.InstanceNorm2d)(channels, affine=True)
+    if kind == "batch":
+        return (nn.BatchNorm1d if dim == 1 else nn.BatchNorm2d)(channels)
     if kind == "none":
         return nn.Identity()
     raise ValueError(f"unknown normalisation {kind!r}")

@@ -20,6 +20,7 @@ MODEL_DEFAULTS = {
     "disc_channels": 128,  # discriminator width of the first layer (128 in the papers)
     "num_res_blocks": 6,
     "residual": False,  # generator adds its output to its input (starts as the statistics transform)
+    "disc_scores": "segment",  # CycleGAN-VC: one score per segment (paper) | "frame" (per output frame)
 }
 LOSS_DEFAULTS = {
     "adversarial": "lsgan",
@@ -30,10 +31,19 @@ LOSS_DEFAULTS = {
 }
 
 
-def build_networks(version: int, dims: int, model: dict):
+def upgrade_metadata(meta: dict) -> dict:
+    """Checkpoint metadata with model keys added since it was written: CycleGAN-VC checkpoints
+    from before ``disc_scores`` scored per frame."""
+    if isinstance(meta.get("model"), dict) and "disc_scores" not in meta["model"]:
+        meta = {**meta, "model": {**meta["model"], "disc_scores": "frame" if meta.get("version") == 1 else "segment"}}
+    return meta
+
+
+def build_networks(version: int, dims: int, model: dict, frames: int | None = None):
+    """Factories of (generator, discriminator); ``frames``: the training segment length."""
     if version == 1:
         g = lambda: GeneratorVC1(dims, model["channels"], model["num_res_blocks"], model["residual"])  # noqa: E731
-        d = lambda: DiscriminatorVC1(dims, model["disc_channels"])  # noqa: E731
+        d = lambda: DiscriminatorVC1(dims, model["disc_channels"], frames, model.get("disc_scores", "segment"))  # noqa: E731
     else:
         g = lambda: GeneratorVC2(dims, model["channels"], model["num_res_blocks"], model["residual"])  # noqa: E731
         d = lambda: PatchDiscriminator(dims, model["disc_channels"])  # noqa: E731
@@ -46,9 +56,9 @@ class CycleGANVC(CycleConsistentObjective):
     resume_keys = ("family", "version", "speakers", "features", "model")  # statistics may be re-estimated
 
     def __init__(self, version: int, speakers: tuple[str, str], stats: dict, features: FeatureConfig,
-                 model: dict, loss: dict, sample_utterance=None):
+                 model: dict, loss: dict, sample_utterance=None, frames: int | None = None):
         dims = features.spectral_dim
-        g, d = build_networks(version, dims, model)
+        g, d = build_networks(version, dims, model, frames)
         two_step = loss["two_step_weight"] if version == 2 else 0.0
         super().__init__(
             g(), g(), d(), d(), *((d(), d()) if two_step else ()),
@@ -61,6 +71,9 @@ class CycleGANVC(CycleConsistentObjective):
         self.features = features
         self.model_cfg = dict(model)
         self.sample_utterance = sample_utterance  # WorldFeatures of a source test utterance
+
+    def upgrade_metadata(self, meta: dict) -> dict:
+        return upgrade_metadata(meta)
 
     def metadata(self) -> dict:
         return {
@@ -90,7 +103,7 @@ def build_task(cfg: dict) -> tuple[CycleGANVC, SegmentSampler]:
     feats = store.config
     tests = store.utterances(src, "test")
     task = CycleGANVC(version, (src, tgt), store.stats, feats, cfg["model"], cfg["loss"],
-                      sample_utterance=tests[0] if tests else None)
+                      sample_utterance=tests[0] if tests else None, frames=data["segment_frames"])
     norm = {dom: normalized_training_set(store, spk) for dom, spk in (("a", src), ("b", tgt))}
     sampler = SegmentSampler(norm, data["segment_frames"], data["batch_size"], seed=sampler_seed(cfg))
     return task, sampler
@@ -104,6 +117,7 @@ def load_generator(meta: dict, state: dict, source: str, target: str) -> torch.n
     key = {(a, b): "ab", (b, a): "ba"}.get((source, target))
     if key is None:
         raise CheckpointError(f"this CycleGAN-VC checkpoint converts {a}<->{b}; got --source {source!r} --target {target!r}")
+    meta = upgrade_metadata(meta)
     g, _ = build_networks(meta["version"], meta["features"]["spectral_dim"], meta["model"])
     gen = g()
     prefix = f"generators.{key}."
@@ -114,7 +128,8 @@ def load_generator(meta: dict, state: dict, source: str, target: str) -> torch.n
 def synthetic(cfg: dict) -> tuple[CycleGANVC, RandomSegments]:
     """The model of ``cfg`` on random segments (no feature files)."""
     feats = FeatureConfig.from_dict(cfg["features"])
-    model = CycleGANVC(VERSIONS[cfg["task"]], ("a", "b"), {"a": {}, "b": {}}, feats, cfg["model"], cfg["loss"])
+    model = CycleGANVC(VERSIONS[cfg["task"]], ("a", "b"), {"a": {}, "b": {}}, feats, cfg["model"], cfg["loss"],
+                       frames=cfg["data"]["segment_frames"])
     return model, RandomSegments(feats.spectral_dim, cfg["data"]["segment_frames"], cfg["data"]["batch_size"])
 
 

@@ -44,11 +44,15 @@ class GeneratorVC1(nn.Module):
 
 
 class DiscriminatorVC1(nn.Module):
-    """2D gated CNN discriminator; the final fully connected layer is applied per
-    output frame (a linear map over channels x frequency), so any length is scored."""
+    """2D gated CNN discriminator of CycleGAN-VC. ``scores="segment"`` (the paper): a fully
+    connected layer over the last feature map gives one score per segment of ``frames``
+    frames. ``"frame"``: that layer is applied per output frame (any length; a time-patch
+    discriminator, as checkpoints written before the paper's layer was used)."""
 
-    def __init__(self, dims: int = 24, channels: int = 128):
+    def __init__(self, dims: int = 24, channels: int = 128, frames: int | None = 128, scores: str = "segment"):
         super().__init__()
+        if scores not in ("segment", "frame"):
+            raise ConfigError(f"model.disc_scores: expected 'segment' or 'frame', got {scores!r}")
         c = channels
         self.net = nn.Sequential(
             GatedConv(2, 1, c, (3, 3), stride=(1, 2), norm="none"),
@@ -62,11 +66,22 @@ class DiscriminatorVC1(nn.Module):
         q -= 5  # the last layer's kernel spans 6 bins without padding
         if q < 1:
             raise ConfigError(f"features.spectral_dim: the CycleGAN-VC discriminator needs at least 21, got {dims}")
-        self.fc = nn.Conv1d(8 * c * q, 1, 1)
+        self.scores, self.frames = scores, frames
+        if scores == "segment":
+            if not frames:
+                raise ConfigError("the CycleGAN-VC discriminator scores whole segments: give their length in frames")
+            t = frames
+            for _ in range(4):  # every layer halves time (kernel 3, padding 1)
+                t = (t - 1) // 2 + 1
+            self.fc = nn.Linear(8 * c * q * t, 1)
+        else:
+            self.fc = nn.Conv1d(8 * c * q, 1, 1)
 
     def forward(self, x):
+        if self.scores == "segment" and x.shape[-1] != self.frames:
+            raise ValueError(f"this discriminator scores segments of {self.frames} frames, got {x.shape[-1]}")
         h = self.net(x.unsqueeze(1))
-        return self.fc(h.flatten(1, 2))
+        return self.fc(h.flatten(1)) if self.scores == "segment" else self.fc(h.flatten(1, 2))
 
 
 class GeneratorVC2(nn.Module):

@@ -8,7 +8,7 @@ from torch import nn
 
 from ...conversion import sample_media
 from ...engine.objectives import MultiDomainObjective
-from ...errors import VcganError
+from ...errors import ConfigError, VcganError
 from ...engine.registry import Family, register
 from ...features.world import FeatureConfig
 from ...segments import DomainPairSampler, RandomSegments, normalized_training_set, sampler_seed
@@ -24,6 +24,7 @@ MODEL_DEFAULTS = {
     "residual": False,  # generator adds its output to its input (last layer starts at zero)
     "residual_blocks": False,  # StarGAN-VC2: each 1D CIN block adds its output to its input
     "patch_scores": False,  # StarGAN-VC2: projection D scores every region (True) or the whole segment (paper)
+    "norm": "instance",  # StarGAN-VC: instance (a sample's conversion does not depend on its batch) | batch (paper)
 }
 LOSS_DEFAULTS = {
     "adversarial": None,  # None: the paper's (cross-entropy for StarGAN-VC, LSGAN for StarGAN-VC2)
@@ -45,8 +46,9 @@ def build_networks(version: int, dims: int, num_domains: int, model: dict):
     """(generator, discriminator, classifier or None) for a version and model config."""
     if version == 1:
         c, dc = model["channels"] or 32, model["disc_channels"] or 32
-        return (GeneratorStarVC(dims, num_domains, c, model["residual"]), DiscriminatorStarVC(dims, num_domains, dc),
-                DomainClassifier(dims, num_domains, dc))
+        norm = model.get("norm", "instance")
+        return (GeneratorStarVC(dims, num_domains, c, model["residual"], norm),
+                DiscriminatorStarVC(dims, num_domains, dc, norm), DomainClassifier(dims, num_domains, dc, norm))
     c, dc = model["channels"] or 128, model["disc_channels"] or 128
     return (GeneratorStarVC2(dims, num_domains, c, model["num_blocks"], model["residual"], model["residual_blocks"]),
             ProjectionDiscriminator(dims, num_domains, dc, model["patch_scores"]), None)
@@ -154,10 +156,20 @@ NOT_FOR_TASK = [
     ("stargan_vc2", "loss.cls_weight", "StarGAN-VC2 has no domain classifier; use task: stargan_vc"),
 ]
 
+def check(cfg: dict) -> None:
+    check_vc(cfg, NOT_FOR_TASK)
+    norm = cfg["model"]["norm"]
+    if norm not in ("instance", "batch"):
+        raise ConfigError(f"config key 'model.norm': expected instance or batch, got {norm!r}")
+    if cfg["task"] == "stargan_vc2" and norm != "instance":
+        raise ConfigError("config key 'model.norm': StarGAN-VC2 normalises with conditional instance norm; "
+                          "batch norm is a StarGAN-VC option (task: stargan_vc)")
+
+
 FAMILY = register(Family(
     name="stargan_vc", tasks=tuple(VERSIONS), defaults=lambda task: vc_defaults(MODEL_DEFAULTS, LOSS_DEFAULTS),
     build=build_task, load=load_generator, synthetic=synthetic,
     types={**VC_TYPES, **{f"loss.{k}": "schedule" for k in ("cls_weight", "cycle_weight", "identity_weight")}},
-    minimums=VC_MINIMUMS, check=lambda cfg: check_vc(cfg, NOT_FOR_TASK),
+    minimums=VC_MINIMUMS, check=check,
     description="many-to-many non-parallel voice conversion with one model (StarGAN-VC, StarGAN-VC2)",
 ))

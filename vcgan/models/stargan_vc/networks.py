@@ -24,12 +24,13 @@ def _with_code(h: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
 
 
 class GatedDeconv(nn.Module):
-    """Transposed conv (2*out channels) -> instance norm -> GLU."""
+    """Transposed conv (2*out channels) -> instance or batch norm -> GLU."""
 
-    def __init__(self, in_ch, out_ch, kernel, stride, padding, norm=True):
+    def __init__(self, in_ch, out_ch, kernel, stride, padding, norm="instance"):
         super().__init__()
         self.conv = nn.ConvTranspose2d(in_ch, 2 * out_ch, kernel, stride, padding)
-        self.norm = nn.InstanceNorm2d(2 * out_ch, affine=True) if norm else nn.Identity()
+        self.norm = (nn.BatchNorm2d(2 * out_ch) if norm == "batch" else nn.InstanceNorm2d(2 * out_ch, affine=True)
+                     if norm == "instance" else nn.Identity())
         self.glu = GLU()
 
     def forward(self, x):
@@ -40,7 +41,8 @@ class GeneratorStarVC(nn.Module):
     """StarGAN-VC generator: 2D gated encoder to a (5 x frames/4) bottleneck, and a
     gated decoder whose every layer also sees the target code as extra channels."""
 
-    def __init__(self, dims: int, num_domains: int, channels: int = 32, residual: bool = False):
+    def __init__(self, dims: int, num_domains: int, channels: int = 32, residual: bool = False,
+                 norm: str = "instance"):
         super().__init__()
         if dims % 4:
             raise ConfigError(f"features.spectral_dim: the StarGAN-VC generator needs a multiple of 4, got {dims}")
@@ -48,17 +50,17 @@ class GeneratorStarVC(nn.Module):
         c, n, q = channels, num_domains, dims // 4
         self.num_domains = n
         self.encoder = nn.Sequential(
-            GatedConv(2, 1, c, (3, 9), padding=(1, 4)),
-            GatedConv(2, c, 2 * c, (4, 8), stride=2, padding=(1, 3)),
-            GatedConv(2, 2 * c, 4 * c, (4, 8), stride=2, padding=(1, 3)),
-            GatedConv(2, 4 * c, 2 * c, (3, 5), padding=(1, 2)),
-            GatedConv(2, 2 * c, 5, (q, 5), stride=(q, 1), padding=(0, 2)),
+            GatedConv(2, 1, c, (3, 9), padding=(1, 4), norm=norm),
+            GatedConv(2, c, 2 * c, (4, 8), stride=2, padding=(1, 3), norm=norm),
+            GatedConv(2, 2 * c, 4 * c, (4, 8), stride=2, padding=(1, 3), norm=norm),
+            GatedConv(2, 4 * c, 2 * c, (3, 5), padding=(1, 2), norm=norm),
+            GatedConv(2, 2 * c, 5, (q, 5), stride=(q, 1), padding=(0, 2), norm=norm),
         )
         self.decoder = nn.ModuleList([
-            GatedDeconv(5 + n, 2 * c, (q, 5), (q, 1), (0, 2)),
-            GatedDeconv(2 * c + n, 4 * c, (3, 5), 1, (1, 2)),
-            GatedDeconv(4 * c + n, 2 * c, (4, 8), 2, (1, 3)),
-            GatedDeconv(2 * c + n, c, (4, 8), 2, (1, 3)),
+            GatedDeconv(5 + n, 2 * c, (q, 5), (q, 1), (0, 2), norm=norm),
+            GatedDeconv(2 * c + n, 4 * c, (3, 5), 1, (1, 2), norm=norm),
+            GatedDeconv(4 * c + n, 2 * c, (4, 8), 2, (1, 3), norm=norm),
+            GatedDeconv(2 * c + n, c, (4, 8), 2, (1, 3), norm=norm),
         ])
         self.out = nn.ConvTranspose2d(c + n, 1, (3, 9), 1, (1, 4))
         if residual:  # output = input + decoder output, which starts at zero
@@ -78,15 +80,15 @@ class DiscriminatorStarVC(nn.Module):
     """StarGAN-VC discriminator: gated CNN with the target code concatenated to every
     layer's input; linear patch scores (the adversarial loss decides the link)."""
 
-    def __init__(self, dims: int, num_domains: int, channels: int = 32):
+    def __init__(self, dims: int, num_domains: int, channels: int = 32, norm: str = "instance"):
         super().__init__()
         c, n = channels, num_domains
         self.num_domains = n
         self.layers = nn.ModuleList([
             GatedConv(2, 1 + n, c, (3, 9), padding=(1, 4), norm="none"),
-            GatedConv(2, c + n, c, (3, 8), stride=(1, 2), padding=(1, 3)),
-            GatedConv(2, c + n, c, (3, 8), stride=(1, 2), padding=(1, 3)),
-            GatedConv(2, c + n, c, (3, 6), stride=(1, 2), padding=(1, 2)),
+            GatedConv(2, c + n, c, (3, 8), stride=(1, 2), padding=(1, 3), norm=norm),
+            GatedConv(2, c + n, c, (3, 8), stride=(1, 2), padding=(1, 3), norm=norm),
+            GatedConv(2, c + n, c, (3, 6), stride=(1, 2), padding=(1, 2), norm=norm),
         ])
         self.out = nn.Conv2d(c + n, 1, (dims, 3), padding=(0, 1))
 
@@ -101,14 +103,14 @@ class DiscriminatorStarVC(nn.Module):
 class DomainClassifier(nn.Module):
     """StarGAN-VC domain classifier C(x): speaker logits from a gated CNN, averaged over time."""
 
-    def __init__(self, dims: int, num_domains: int, channels: int = 32):
+    def __init__(self, dims: int, num_domains: int, channels: int = 32, norm: str = "instance"):
         super().__init__()
         c = channels
         self.net = nn.Sequential(
             GatedConv(2, 1, c, (4, 4), stride=(2, 2), padding=(1, 1), norm="none"),
-            GatedConv(2, c, c, (4, 4), stride=(2, 2), padding=(1, 1)),
-            GatedConv(2, c, c, (4, 4), stride=(2, 2), padding=(1, 1)),
-            GatedConv(2, c, c, (3, 4), stride=(1, 2), padding=(1, 1)),
+            GatedConv(2, c, c, (4, 4), stride=(2, 2), padding=(1, 1), norm=norm),
+            GatedConv(2, c, c, (4, 4), stride=(2, 2), padding=(1, 1), norm=norm),
+            GatedConv(2, c, c, (3, 4), stride=(1, 2), padding=(1, 1), norm=norm),
         )
         self.out = nn.Conv2d(c, num_domains, (1, 1))
 
