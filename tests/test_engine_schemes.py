@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch import nn
 
-from vcgan.engine import AdversarialLoss, GANModel, Trainer
+from vcgan.engine import AdversarialLoss, Trainer
 from vcgan.engine.objectives import (Composite, CycleConsistentObjective, HistoryPool, MultiViewDiscriminator,
                                      PairedObjective, UnconditionalObjective, score_real_fake)
 from vcgan.errors import ConfigError

@@ -10,7 +10,7 @@ import torch
 
 FIXTURES = Path(__file__).parent / "fixtures"
 sys.path.insert(0, str(FIXTURES))
-from record_engine_fixtures import CHECKPOINT_TASKS, EXTRA, TASKS, run  # noqa: E402
+from record_engine_fixtures import CHECKPOINT_TASKS, TASKS, run  # noqa: E402
 
 # deliberate changes since the recording, set back to what was recorded
 RECORDED_WITH = {"cyclegan_vc": {"model.disc_scores": "frame"}}  # the paper's D scores whole segments now

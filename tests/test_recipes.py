@@ -6,8 +6,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from conftest import ROOT
 
 TINY = ["model.channels=8", "model.disc_channels=8", "data.segment_frames=32", "data.batch_size=2",

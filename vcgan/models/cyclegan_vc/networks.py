@@ -14,8 +14,25 @@ from __future__ import annotations
 from torch import nn
 
 from ...errors import ConfigError
+from ...nn import GatedConv, GatedUpsample, pad_time, zero_init
+from ..vc_layers import TwoOneTwoD, gated_patch_trunk
 
-from ...nn import GatedConv, GatedUpsample, ResidualBlock1d, TwoOneTwoD, gated_patch_trunk, pad_time, zero_init
+
+class ResidualBlock1d(nn.Module):
+    """x + IN(conv(GLU-conv(x))): the gated residual block of CycleGAN-VC/VC2.
+
+    ``hidden`` counts gated outputs, the papers' gated-CNN convention (value and gate
+    convolutions of that width each): the 2-1-2D "512" is this width, mapped back to
+    the block's 256 channels by the second convolution."""
+
+    def __init__(self, channels: int, hidden: int, kernel: int = 3):
+        super().__init__()
+        self.gated = GatedConv(1, channels, hidden, kernel)
+        self.conv = nn.Conv1d(hidden, channels, kernel, padding=kernel // 2)
+        self.norm = nn.InstanceNorm1d(channels, affine=True)
+
+    def forward(self, x):
+        return x + self.norm(self.conv(self.gated(x)))
 
 
 class GeneratorVC1(nn.Module):

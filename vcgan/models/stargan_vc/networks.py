@@ -13,8 +13,8 @@ from torch import nn
 
 from ...errors import ConfigError
 
-from ...nn import (GLU, ConditionalInstanceNorm, GatedConv, ProjectionHead, TwoOneTwoD, gated_patch_trunk,
-                  pad_time, pair_code, zero_init)
+from ...nn import GLU, ConditionalInstanceNorm, GatedConv, ProjectionHead, pad_time, pair_code, zero_init
+from ..vc_layers import TwoOneTwoD, gated_patch_trunk
 
 
 def _with_code(h: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
@@ -120,7 +120,13 @@ class DomainClassifier(nn.Module):
 
 class CINGatedBlock1d(nn.Module):
     """Conv1d -> conditional instance norm (pair code) -> GLU; with ``residual`` its
-    output is added to its input (the residual blocks of CycleGAN-VC2)."""
+    output is added to its input.
+
+    The paper's "512" is the convolution's width before the GLU, whose 256 gated
+    channels feed the next block: the nine blocks chain with no convolution between
+    them, so their input and output widths must agree. CycleGAN-VC2's residual block
+    reads its "512" as gated width instead, because a second convolution maps it back
+    to 256 (see ``ResidualBlock1d``); both keep the figures' channel counts."""
 
     def __init__(self, channels: int, code_dim: int, kernel: int = 5, residual: bool = False):
         super().__init__()
