@@ -195,3 +195,10 @@ def test_demo_verdict_wording():
     assert "not better" in demo_verdict(long_run, 9.3, 9.2, 10) and "0.10 dB higher" in demo_verdict(long_run, 9.3, 9.2, 10)
     short = demo_verdict({"steps": 11, "sec_per_step": 59.7, "precision": "bf16"}, 9.19, 9.20, 10)
     assert "Only 11 training steps ran (59.7 s/step" in short and "about 199 min" in short and "--minutes 239" in short
+
+
+def test_tasks_lists_every_registered_family(capsys):
+    assert run(["tasks"]) == 0
+    out = capsys.readouterr().out
+    for task in ("cyclegan_vc", "cyclegan_vc2", "stargan_vc", "stargan_vc2"):
+        assert f"task: {task} " in out

@@ -36,6 +36,17 @@ def _train(a):
     print(json.dumps(summary, indent=1))
 
 
+def _tasks(a):
+    from .engine.registry import families
+    from .training import defaults_for
+
+    for fam in families():
+        print(f"{fam.name}: {fam.description}")
+        for task in fam.tasks:
+            sections = ", ".join(k for k in defaults_for(task) if k not in ("task", "out_dir"))
+            print(f"  task: {task}    (config sections: {sections})")
+
+
 def _convert(a):
     from .inference import Converter
 
@@ -82,6 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--resume", default="auto", help="checkpoint to resume from; 'auto' (default): out_dir/checkpoints/latest.pt if present; 'no': start fresh")
     s.add_argument("overrides", nargs="*", help="config overrides key=value, e.g. train.steps=1000")
     s.set_defaults(func=_train)
+
+    s = sub.add_parser("tasks", help="the model families and task names `vcgan train` knows")
+    s.set_defaults(func=_tasks)
 
     s = sub.add_parser("convert", help="convert a wav file or a directory")
     s.add_argument("--checkpoint", help="trained checkpoint (.pt)")

@@ -45,3 +45,31 @@ stage_data() {
   if [ ! -d "$1" ] && [ "$1" = ../demo/corpus ]; then python ../demo/make_corpus.py; fi
   [ -d "$1" ] || { echo "corpus $1 not found" >&2; exit 1; }
 }
+
+# parse_options SCRIPT "$@": ESPnet/Kaldi-style options. --some-name VALUE sets the recipe's
+# variable some_name (it must have a default, so a typo is an error); everything after "--"
+# goes to train_args (config overrides for `vcgan train`); -h/--help prints the script's
+# header comment.
+parse_options() {
+  local script=$1 name
+  shift
+  train_args=()
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --) shift; train_args=("$@"); return 0 ;;
+      -h|--help) sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$script"; exit 0 ;;
+      --*)
+        name=${1#--}; name=${name//-/_}
+        if ! [[ "$name" =~ ^[a-z][a-z0-9_]*$ ]] || [ "$name" = train_args ] || [ -z "${!name+set}" ]; then
+          echo "$(basename "$script"): unknown option $1 (see --help)" >&2; exit 2
+        fi
+        [ $# -ge 2 ] || { echo "$(basename "$script"): option $1 needs a value" >&2; exit 2; }
+        printf -v "$name" '%s' "$2"
+        shift 2 ;;
+      *) echo "$(basename "$script"): unexpected argument $1 (options are --name value; see --help)" >&2; exit 2 ;;
+    esac
+  done
+}
+
+# stage_on N: whether stage N is inside --stage..--stop-stage
+stage_on() { [ "$stage" -le "$1" ] && [ "$stop_stage" -ge "$1" ]; }

@@ -24,24 +24,7 @@ test_ref_dir=""      # generic layout: target-speaker references with the same f
 jobs=""
 train_args=()        # extra key=value overrides after --
 
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --stage) stage=$2; shift 2 ;;
-    --stop-stage) stop_stage=$2; shift 2 ;;
-    --conf) conf=$2; shift 2 ;;
-    --corpus) corpus=$2; shift 2 ;;
-    --layout) layout=$2; shift 2 ;;
-    --src) src=$2; shift 2 ;;
-    --tgt) tgt=$2; shift 2 ;;
-    --tag) tag=$2; shift 2 ;;
-    --test-src-dir) test_src_dir=$2; shift 2 ;;
-    --test-ref-dir) test_ref_dir=$2; shift 2 ;;
-    --jobs) jobs=$2; shift 2 ;;
-    --) shift; train_args=("$@"); break ;;
-    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
-    *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
-  esac
-done
+parse_options "$0" "$@"
 
 test_src_dir=$(abspath "$test_src_dir"); test_ref_dir=$(abspath "$test_ref_dir")
 enter_recipe "$0"
@@ -57,23 +40,23 @@ jobs_arg=()
 test_src_dir=${test_src_dir:-$(default_test_dir "$layout" "$corpus" "$src" source)}
 test_ref_dir=${test_ref_dir:-$(default_test_dir "$layout" "$corpus" "$tgt" reference)}
 
-if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
+if stage_on 0; then
   echo "== stage 0: data ($layout layout, $corpus)"
   stage_data "$corpus"
 fi
 
-if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
+if stage_on 1; then
   echo "== stage 1: features -> $feats"
   vcgan prepare --corpus "$corpus" --layout "$layout" --speakers "$src" "$tgt" --config "$conf" --out "$feats" "${jobs_arg[@]}"
 fi
 
-if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
+if stage_on 2; then
   echo "== stage 2: train -> $expdir/train"
   vcgan train --config "$conf" data.feats_dir="$feats" data.source="$src" data.target="$tgt" \
     out_dir="$expdir/train" "${train_args[@]}"
 fi
 
-if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
+if stage_on 3; then
   echo "== stage 3: convert $test_src_dir"
   [ -n "$test_src_dir" ] && [ -d "$test_src_dir" ] || { echo "no source test directory; pass --test-src-dir" >&2; exit 1; }
   vcgan convert --checkpoint "$expdir/train/checkpoints/latest.pt" --source "$src" --target "$tgt" \
@@ -82,7 +65,7 @@ if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
   vcgan convert --feats "$feats" --source "$src" --target "$tgt" "$test_src_dir" -o "$expdir/converted/statistics_transform"
 fi
 
-if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
+if stage_on 4; then
   echo "== stage 4: evaluate against $test_ref_dir"
   [ -n "$test_ref_dir" ] && [ -d "$test_ref_dir" ] || { echo "no reference directory; pass --test-ref-dir" >&2; exit 1; }
   vcgan evaluate --sample-rate "$sample_rate" "$test_ref_dir" "$test_src_dir" -o "$expdir/eval/no_conversion" --title "no conversion"

@@ -19,24 +19,8 @@ speakers="kal ked slt"
 tag=""
 test_root=""     # <test_root>/<speaker>/ holds each speaker's test files (same names across speakers)
 jobs=""
-train_args=()
 
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --stage) stage=$2; shift 2 ;;
-    --stop-stage) stop_stage=$2; shift 2 ;;
-    --conf) conf=$2; shift 2 ;;
-    --corpus) corpus=$2; shift 2 ;;
-    --layout) layout=$2; shift 2 ;;
-    --speakers) speakers=$2; shift 2 ;;
-    --tag) tag=$2; shift 2 ;;
-    --test-root) test_root=$2; shift 2 ;;
-    --jobs) jobs=$2; shift 2 ;;
-    --) shift; train_args=("$@"); break ;;
-    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
-    *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
-  esac
-done
+parse_options "$0" "$@"
 
 test_root=$(abspath "$test_root")
 enter_recipe "$0"
@@ -56,22 +40,22 @@ test_dir() {
   if [ -n "$test_root" ]; then echo "$test_root/$1"; else default_test_dir "$layout" "$corpus" "$1" "$2"; fi
 }
 
-if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
+if stage_on 0; then
   echo "== stage 0: data ($layout layout, $corpus, speakers: $speakers)"
   stage_data "$corpus"
 fi
 
-if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
+if stage_on 1; then
   echo "== stage 1: features -> $feats"
   vcgan prepare --corpus "$corpus" --layout "$layout" --speakers "${spk[@]}" --config "$conf" --out "$feats" "${jobs_arg[@]}"
 fi
 
-if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
+if stage_on 2; then
   echo "== stage 2: train -> $expdir/train"
   vcgan train --config "$conf" data.feats_dir="$feats" "data.speakers=$speakers_yaml" out_dir="$expdir/train" "${train_args[@]}"
 fi
 
-if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
+if stage_on 3; then
   echo "== stage 3: convert all $(( ${#spk[@]} * (${#spk[@]} - 1) )) directions"
   for s in "${spk[@]}"; do
     src_dir=$(test_dir "$s" source)
@@ -86,7 +70,7 @@ if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
   done
 fi
 
-if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
+if stage_on 4; then
   echo "== stage 4: evaluate every direction"
   refs=$expdir/references
   mkdir -p "$refs"
