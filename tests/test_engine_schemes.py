@@ -359,3 +359,46 @@ def test_resumable_loader_ranks_draw_disjoint_batches():
     assert not set(seen[0]) & set(seen[1]) and len(set(seen[0]) | set(seen[1])) == 12
     with pytest.raises(ValueError, match="fewer than one batch"):
         ResumableLoader(Crops(3), 2, world=2)
+
+
+def test_logger_writes_scalars_audio_figures_and_images(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from vcgan.engine.logger import RunLogger
+
+    log = RunLogger(tmp_path)
+    log.scalars(1, {"g/adv": 1.0, "d/adv": 0.5, "lr/g": 1e-3})
+    log.scalars(2, {"g/adv": 0.8, "d/adv": 0.6, "lr/g": 1e-3})
+    fig = plt.figure()
+    log.media(2, [("audio", "sample/wav", np.zeros(1600), 16000), ("figure", "sample/spec", fig),
+                  ("image", "sample/grid", np.random.rand(3, 8, 12)), ("image", "sample/gray", np.random.rand(8, 8))])
+    png = log.plot_curves()
+    log.close()
+    assert png.is_file() and png.stat().st_size > 1000
+    events = EventAccumulator(str(tmp_path / "tensorboard"), size_guidance={"images": 0, "audio": 0})
+    events.Reload()
+    tags = events.Tags()
+    assert {"sample/grid", "sample/gray", "sample/spec"} <= set(tags["images"]) and "sample/wav" in tags["audio"]
+    assert [e.value for e in events.Scalars("g/adv")] == pytest.approx([1.0, 0.8])
+    with pytest.raises(ValueError, match="unknown media kind"):
+        RunLogger(tmp_path).media(3, [("video", "x", None)])
+
+
+def test_inference_uses_the_generators_moving_average(tiny_feats, tmp_path):
+    from conftest import tiny_config
+    from vcgan.engine import inference_state, load_checkpoint
+    from vcgan.models.cyclegan_vc import load_generator
+    from vcgan.training import train
+
+    cfg = tiny_config(tiny_feats, tmp_path, **{"train.ema_decay": 0.5})
+    ckpt = load_checkpoint(train(cfg)["checkpoint"])
+    assert ckpt["ema"] and set(ckpt["ema"]) == {k[len("generators."):] for k in ckpt["model"] if k.startswith("generators.")}
+    gen = load_generator(ckpt["meta"], inference_state(ckpt), "kal", "slt")
+    for k, v in gen.state_dict().items():
+        assert torch.equal(v, ckpt["ema"][f"ab.{k}"])
+    assert any(not torch.equal(ckpt["ema"][k], ckpt["model"][f"generators.{k}"]) for k in ckpt["ema"])
