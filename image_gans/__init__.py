@@ -1,6 +1,7 @@
-"""Image-to-image GANs trained by the vcgan engine.
+"""Image GANs trained by the vcgan engine: CycleGAN, StarGAN and pix2pix.
 
-The objectives live in :mod:`vcgan.engine.objectives` and are modality-free:
-``CycleConsistentObjective`` is CycleGAN's and ``MultiDomainObjective`` is
-StarGAN's; image networks and datasets will sit here beside them.
+The objectives are the engine's (``vcgan.engine.objectives``), the same the speech
+models use; this package adds image networks, data layouts and the family
+declarations. Importing it registers the families with the engine.
 """
+from . import cyclegan, pix2pix, stargan  # noqa: F401  (registration)

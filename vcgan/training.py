@@ -10,6 +10,7 @@ from .engine.registry import family_for_task
 from .engine.trainer import TRAIN_DEFAULTS, TRAIN_TYPES, Trainer
 from .errors import ConfigError
 from . import models  # noqa: F401  (registers the speech families)
+import image_gans  # noqa: F401,E402  (registers the image families)
 
 DEFAULT_TASK = "cyclegan_vc2"
 # (key, smallest allowed value) of the engine's keys
@@ -40,9 +41,9 @@ def validate(cfg: dict) -> dict:
 
 def defaults_for(task: str) -> dict:
     """The full default config of a task: its family's sections and the engine's ``train``."""
-    family = family_for_task(task)
-    return {"task": task, "out_dir": "exp/run", **copy.deepcopy(family.defaults(task)),
-            "train": copy.deepcopy(TRAIN_DEFAULTS)}
+    sections = copy.deepcopy(family_for_task(task).defaults(task))
+    train = _deep_update(TRAIN_DEFAULTS, sections.pop("train", {}))  # a family may change the engine's defaults
+    return {"task": task, "out_dir": "exp/run", **sections, "train": train}
 
 
 def resolve_config(path=None, overrides: list[str] | None = None, base: dict | None = None) -> dict:

@@ -24,6 +24,12 @@ def init_from_env(device: torch.device) -> tuple[int, int]:
     return dist.get_rank(), dist.get_world_size()
 
 
+def launch_rank_world() -> tuple[int, int]:
+    """(rank, world size) as the launcher (torchrun) set them, for building data loaders
+    before the Trainer starts; (0, 1) for a single process."""
+    return int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
+
+
 def is_distributed() -> bool:
     return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
 

@@ -19,13 +19,14 @@ class CycleConsistentObjective(GANModel):
     ``b`` tensors of equal shape.
 
     ``pool_size > 0`` feeds each discriminator from a history of generated samples
-    (CycleGAN's 50-image pool). A discriminator may be a multi-view one.
+    (CycleGAN's 50-image pool). ``d_scale`` multiplies the discriminators' loss
+    (CycleGAN: 0.5, which slows D relative to G). A discriminator may be a multi-view one.
     """
 
     def __init__(self, g_ab: nn.Module, g_ba: nn.Module, d_a: nn.Module, d_b: nn.Module,
                  d_a2: nn.Module | None = None, d_b2: nn.Module | None = None, *,
                  adversarial: str = "lsgan", cycle_weight=10.0, identity_weight=0.0, two_step_weight=0.0,
-                 gp_weight: float = 10.0, pool_size: int = 0):
+                 gp_weight: float = 10.0, pool_size: int = 0, d_scale: float = 1.0):
         super().__init__()
         self.generators = nn.ModuleDict({"ab": g_ab, "ba": g_ba})
         ds = {"a": d_a, "b": d_b}
@@ -40,6 +41,7 @@ class CycleConsistentObjective(GANModel):
         self.identity_weight = Schedule(identity_weight, "loss.identity_weight")
         self.gp_weight = gp_weight
         self.pools = nn.ModuleDict({k: HistoryPool(pool_size) for k in ds}) if pool_size > 0 else None
+        self.d_scale = float(d_scale)
 
     def generate(self, batch, step):
         a, b = batch["a"], batch["b"]
@@ -98,5 +100,5 @@ class CycleConsistentObjective(GANModel):
                 if self.adv.kind == "wgan-gp":
                     losses[f"gp2_{dom}"] = gradient_penalty(d[dom + "2"], real, cyc)
                     total = total + self.gp_weight * losses[f"gp2_{dom}"]
-        losses["total"] = total
+        losses["total"] = total if self.d_scale == 1.0 else self.d_scale * total
         return losses

@@ -21,6 +21,11 @@ class MultiDomainObjective(GANModel):
     Losses: adversarial; domain classification, which reaches G only through the
     *converted* sample, C(G(x, src, trg)) against trg, while C learns on real
     data; cycle ``G(G(x, src, trg), trg, src) ~ x``; identity ``G(x, src, src) ~ x``.
+
+    The classifier is a separate network ``C`` (StarGAN-VC) or a second head of D
+    on a shared trunk (StarGAN): such a D returns ``(scores, logits)``. Domains are
+    indices (one label per sample: cross-entropy) or 0/1 attribute vectors (several
+    labels: binary cross-entropy per attribute, as for CelebA).
     """
 
     def __init__(self, generator: nn.Module, discriminator: nn.Module, classifier: nn.Module | None = None, *,
@@ -37,6 +42,17 @@ class MultiDomainObjective(GANModel):
         self.cycle_weight = Schedule(cycle_weight, "loss.cycle_weight")
         self.identity_weight = Schedule(identity_weight, "loss.identity_weight")
         self.gp_weight = gp_weight
+
+    @staticmethod
+    def _cls_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        if target.is_floating_point():  # attribute vectors
+            return F.binary_cross_entropy_with_logits(logits.float(), target.float(), reduction="sum") / len(target)
+        return F.cross_entropy(logits.float(), target)
+
+    @staticmethod
+    def _heads(out):
+        """(scores, logits or None) of a discriminator output."""
+        return out if isinstance(out, tuple) else (out, None)
 
     def generate(self, batch, step):
         x, src, trg = batch["x"], batch["src"], batch["trg"]
@@ -60,15 +76,17 @@ class MultiDomainObjective(GANModel):
     def _generator_losses(self, batch, out, step):
         x, src, trg = batch["x"], batch["src"], batch["trg"]
         d = self.discriminators["d"]
-        losses = {"adv": self.adv.g_loss(d(out["fake"], src, trg)), "cycle": F.l1_loss(out["cyc"].float(), x.float())}
+        scores, logits = self._heads(d(out["fake"], src, trg))
+        losses = {"adv": self.adv.g_loss(scores), "cycle": F.l1_loss(out["cyc"].float(), x.float())}
         total = losses["adv"] + self.cycle_weight(step) * losses["cycle"]
         w_id = self.identity_weight(step)
         if w_id > 0:
             losses["identity"] = F.l1_loss(out["same"].float(), x.float())
             total = total + w_id * losses["identity"]
         w_cls = self.cls_weight(step)
-        if "c" in self.discriminators and w_cls > 0:
-            losses["cls"] = F.cross_entropy(self.discriminators["c"](out["fake"]).float(), trg)
+        if w_cls > 0 and ("c" in self.discriminators or logits is not None):
+            logits = self.discriminators["c"](out["fake"]) if "c" in self.discriminators else logits
+            losses["cls"] = self._cls_loss(logits, trg)
             total = total + w_cls * losses["cls"]
         losses["total"] = total
         return losses
@@ -76,14 +94,17 @@ class MultiDomainObjective(GANModel):
     def _discriminator_losses(self, batch, out, step):
         src, trg, y, fake = batch["src"], batch["trg"], batch["y"], out["fake"]
         d = self.discriminators["d"]
-        losses = {"adv": self.adv.d_loss(*score_real_fake(d, y, fake, src, trg))}
+        real, fake_out = score_real_fake(d, y, fake, src, trg)
+        (real_s, real_logits), (fake_s, _) = self._heads(real), self._heads(fake_out)
+        losses = {"adv": self.adv.d_loss(real_s, fake_s)}
         total = losses["adv"]
         if self.adv.kind == "wgan-gp":
-            losses["gp"] = gradient_penalty(lambda v: d(v, src, trg), y, fake)
+            losses["gp"] = gradient_penalty(lambda v: self._heads(d(v, src, trg))[0], y, fake)
             total = total + self.gp_weight * losses["gp"]
         w_cls = self.cls_weight(step)
-        if "c" in self.discriminators and w_cls > 0:
-            losses["cls"] = F.cross_entropy(self.discriminators["c"](y).float(), trg)
+        if w_cls > 0 and ("c" in self.discriminators or real_logits is not None):
+            logits = self.discriminators["c"](y) if "c" in self.discriminators else real_logits
+            losses["cls"] = self._cls_loss(logits, trg)
             total = total + w_cls * losses["cls"]
         losses["total"] = total
         return losses

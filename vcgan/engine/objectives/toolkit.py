@@ -38,6 +38,8 @@ def score_real_fake(disc, real: torch.Tensor, fake: torch.Tensor, *cond):
     out = disc(torch.cat([real, fake], 0), *(torch.cat([c, c], 0) for c in cond))
     if isinstance(out, ViewScores):
         return out.split(n)
+    if isinstance(out, tuple):  # several heads (scores, class logits)
+        return tuple(o[:n] for o in out), tuple(o[n:] for o in out)
     return out[:n], out[n:]
 
 
