@@ -101,8 +101,11 @@ class PatchDiscriminator(nn.Module):
 
 
 class UnetGenerator(nn.Module):
-    """pix2pix U-Net: encoder C64-C128-C256-C512..., decoder with skip connections from
-    the mirrored encoder layer, dropout 0.5 in the innermost decoder layers, tanh."""
+    """pix2pix U-Net: encoder C64-C128-C256-C512... (4x4, stride 2, LeakyReLU 0.2 between
+    levels), decoder of transposed convs (ReLU before each) whose every level also reads
+    the mirrored encoder level (skip connection), dropout 0.5 in the three innermost
+    decoder levels, tanh. ``enc[i]`` and ``dec[i]`` hold the convolutions and norms; the
+    activations and skips are in ``forward``."""
 
     def __init__(self, in_ch: int = 3, out_ch: int = 3, ngf: int = 64, down: int = 5, norm: str = "batch",
                  dropout: float = 0.5):
@@ -114,35 +117,31 @@ class UnetGenerator(nn.Module):
         self.enc = nn.ModuleList()
         c = in_ch
         for i, w in enumerate(widths):
-            layers = [] if i == 0 else [nn.LeakyReLU(0.2, True)]
-            layers += [nn.Conv2d(c, w, 4, 2, 1, bias=i == 0 or norm == "none")]
-            if 0 < i < down - 1:  # outermost and innermost encoder layers have no norm
+            layers = [nn.Conv2d(c, w, 4, 2, 1, bias=i in (0, down - 1) or norm == "none")]
+            if 0 < i < down - 1:  # the outermost and innermost encoder levels have no norm
                 layers.append(norm_layer(norm, w))
             self.enc.append(nn.Sequential(*layers))
             c = w
         self.dec = nn.ModuleList()
-        for i in reversed(range(down)):
-            cin = widths[i] if i == down - 1 else 2 * widths[i]
+        for k, i in enumerate(reversed(range(down))):  # dec[k] produces encoder level i - 1's size
+            cin = widths[i] if k == 0 else 2 * widths[i]
             if i == 0:
-                self.dec.append(nn.Sequential(nn.ReLU(True), nn.ConvTranspose2d(cin, out_ch, 4, 2, 1), nn.Tanh()))
+                self.dec.append(nn.Sequential(nn.ConvTranspose2d(cin, out_ch, 4, 2, 1), nn.Tanh()))
                 continue
-            layers = [nn.ReLU(True), nn.ConvTranspose2d(cin, widths[i - 1], 4, 2, 1, bias=norm == "none"),
-                      norm_layer(norm, widths[i - 1])]
-            if dropout and i >= down - 3:  # the three innermost decoder layers
+            layers = [nn.ConvTranspose2d(cin, widths[i - 1], 4, 2, 1, bias=norm == "none"), norm_layer(norm, widths[i - 1])]
+            if dropout and k < 3:
                 layers.append(nn.Dropout(dropout))
             self.dec.append(nn.Sequential(*layers))
 
     def forward(self, x):
         xp, (h, w) = pad_to_multiple(x, 2 ** self.levels)
-        skips = []
-        for layer in self.enc:
-            xp = layer(xp)
-            skips.append(xp)
-        y = skips.pop()
-        for i, layer in enumerate(self.dec):
-            if i > 0:
-                y = torch.cat([y, skips.pop()], 1)
-            y = layer(y)
+        skips, e = [], self.enc[0](xp)
+        for layer in self.enc[1:]:
+            skips.append(F.leaky_relu(e, 0.2))
+            e = layer(skips[-1])
+        y = self.dec[0](F.relu(e))
+        for layer in self.dec[1:]:
+            y = layer(F.relu(torch.cat([y, skips.pop()], 1)))
         return y[..., :h, :w]
 
 

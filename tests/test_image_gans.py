@@ -66,9 +66,10 @@ def test_unet_skips_connect_mirrored_levels():
     net.dec[1].register_forward_hook(lambda m, i, o: seen.__setitem__("dec1_in", i[0]))
     net.dec[2].register_forward_hook(lambda m, i, o: seen.__setitem__("dec2_in", i[0]))
     assert net(x).shape == x.shape
-    # each decoder level reads [its upsampled input, the mirrored encoder output]
-    assert seen["dec1_in"].shape[1] == 2 * 8 and torch.equal(seen["dec1_in"][:, 8:], seen["enc1"])
-    assert seen["dec2_in"].shape[1] == 2 * 4 and torch.equal(seen["dec2_in"][:, 4:], seen["enc0"])
+    # each decoder level reads ReLU([its upsampled input, the mirrored encoder level])
+    relu = torch.nn.functional.relu
+    assert seen["dec1_in"].shape[1] == 2 * 8 and torch.equal(seen["dec1_in"][:, 8:], relu(seen["enc1"]))
+    assert seen["dec2_in"].shape[1] == 2 * 4 and torch.equal(seen["dec2_in"][:, 4:], relu(seen["enc0"]))
 
 
 @pytest.mark.parametrize("task", sorted(TINY))
