@@ -205,3 +205,48 @@ def test_fashion_mnist_edges_are_the_pix2pix_inputs():
     x, y = load_pairs(cfg, "test")
     assert x.shape == y.shape == (10, 28, 28) and set(np.unique(x)) <= {0, 255}
     assert np.array_equal(x[0], edge_map(y[0])) and (x > 0).mean() > 0.05
+
+
+def test_fid_kid_and_psnr_behave():
+    from image_gans.metrics import fid, kid, psnr_ssim_l1
+
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(400, 8)), rng.normal(size=(400, 8))
+    shifted = rng.normal(size=(400, 8)) + 1.0
+    assert fid(a, a) == pytest.approx(0.0, abs=1e-6)
+    assert fid(a, b) < 0.5 < 7.0 < fid(a, shifted) < 9.5  # a unit shift in 8 dims adds 8
+    assert abs(kid(a, b)) < 0.1 < 5.0 < kid(a, shifted)  # unbiased: near 0 for one distribution
+    x = torch.rand(3, 1, 16, 16) * 2 - 1
+    noisy = (x + 0.05 * torch.randn_like(x)).clamp(-1, 1)
+    s = psnr_ssim_l1(noisy, x)
+    assert 25 < s["psnr"] < 40 and 0.5 < s["ssim"] < 1.0 and 0 < s["l1"] < 0.1
+
+
+def test_cli_trains_translates_and_evaluates_an_image_model(tmp_path, capsys):
+    from vcgan.cli import main as cli
+
+    def main(args):
+        return cli([str(a) for a in args])
+
+    run = tmp_path / "run"
+    assert main(["train", "task=image_cyclegan", f"data.root={FMNIST}", f"out_dir={run}", "model.ngf=4",
+                 "model.ndf=4", "model.blocks=1", "data.batch_size=2", "train.steps=2", "train.progress=false"]) == 0
+    ckpt = run / "checkpoints" / "latest.pt"
+    cls = tmp_path / "classifier.pt"
+    assert main(["classifier", "--out", cls, "--fashion-mnist", FMNIST]) == 0
+    inputs = tmp_path / "sneakers"
+    images, labels = load_fashion_mnist("test", FMNIST)
+    for i, im in enumerate(images[labels == 7][:3]):
+        write_image(inputs / f"s{i}.png", torch.from_numpy(im[None] / 127.5 - 1.0).float())
+    assert main(["translate", "--checkpoint", ckpt, "--target", "ankle-boot", inputs, "-o", tmp_path / "boots"]) == 0
+    assert sorted(p.name for p in (tmp_path / "boots").iterdir()) == ["s0.png", "s1.png", "s2.png"]
+    assert main(["translate", "--checkpoint", ckpt, "--target", "bag", inputs, "-o", tmp_path / "x"]) == 2
+    assert "give --target ankle-boot" in capsys.readouterr().err
+    out = tmp_path / "eval"
+    assert main(["evaluate-images", "--checkpoint", ckpt, "-o", out, "--classifier", cls,
+                 "--fashion-mnist", FMNIST, "--max-images", 10]) == 0
+    report = json.loads((out / "scores.json").read_text())
+    assert set(report["systems"]) == {"model", "untrained generator", "identity mapping", "real vs real (floor)"}
+    row = report["systems"]["model"]["sneaker->ankle-boot"]
+    assert 0.0 <= row["target_accuracy"] <= 1.0 and row["fid"] > 0
+    assert (out / "grid.png").stat().st_size > 200 and "not comparable" in (out / "scores.md").read_text()

@@ -47,6 +47,30 @@ def _tasks(a):
             print(f"  task: {task}    (config sections: {sections})")
 
 
+def _translate(a):
+    from image_gans.evaluate import translate_paths
+
+    written = translate_paths(a.checkpoint, a.input, a.output, a.target)
+    print(f"wrote {len(written)} image(s) to {a.output}")
+
+
+def _evaluate_images(a):
+    from image_gans.evaluate import evaluate_checkpoint, markdown
+    from image_gans.metrics import load_classifier
+
+    classifier = load_classifier(a.classifier, root=a.fashion_mnist) if a.classifier or a.fashion_mnist else None
+    report = evaluate_checkpoint(a.checkpoint, a.output, classifier=classifier, max_images=a.max_images)
+    print(markdown(report))
+    print(f"wrote {a.output}/scores.json, scores.md and grid.png")
+
+
+def _classifier(a):
+    from image_gans.metrics import load_classifier
+
+    _, meta = load_classifier(a.out, root=a.fashion_mnist, retrain=True)
+    print(f"classifier: test accuracy {meta['test_accuracy']:.4f} -> {a.out or 'the cache'}")
+
+
 def _convert(a):
     from .inference import Converter
 
@@ -96,6 +120,27 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("tasks", help="the model families and task names `vcgan train` knows")
     s.set_defaults(func=_tasks)
+
+    s = sub.add_parser("translate", help="translate an image or a folder with a trained image model")
+    s.add_argument("--checkpoint", required=True)
+    s.add_argument("--target", help="target domain (CycleGAN: either domain name; StarGAN: any domain)")
+    s.add_argument("input", help="image file or folder")
+    s.add_argument("-o", "--output", required=True, help="output folder (or .png file for one input)")
+    s.set_defaults(func=_translate)
+
+    s = sub.add_parser("evaluate-images", help="domain accuracy, FID/KID (and PSNR/SSIM for pix2pix) of an image "
+                                               "model on its test split, beside baselines; JSON + Markdown + grid")
+    s.add_argument("--checkpoint", required=True)
+    s.add_argument("-o", "--output", required=True)
+    s.add_argument("--classifier", help="classifier checkpoint (default: the cached one, trained on first use)")
+    s.add_argument("--fashion-mnist", help="folder with Fashion-MNIST's IDX files for the classifier")
+    s.add_argument("--max-images", type=int, help="at most this many test images per domain")
+    s.set_defaults(func=_evaluate_images)
+
+    s = sub.add_parser("classifier", help="(re)train the Fashion-MNIST classifier the image measures use")
+    s.add_argument("--out", help="where to write it (default: the cache, ~/.cache/vcgan)")
+    s.add_argument("--fashion-mnist", help="folder with Fashion-MNIST's IDX files")
+    s.set_defaults(func=_classifier)
 
     s = sub.add_parser("convert", help="convert a wav file or a directory")
     s.add_argument("--checkpoint", help="trained checkpoint (.pt)")

@@ -1,0 +1,167 @@
+"""Image measures with no downloaded weights: a small Fashion-MNIST classifier the
+project trains itself, FID and KID on its penultimate features, domain accuracy, and
+PSNR / SSIM / L1 against ground truth.
+
+These FIDs use this classifier's 128-d features, not Inception's: they compare models
+measured here with each other (and with the real-vs-real floor), never with published
+Inception FIDs.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from vcgan.engine.checkpoint import load_checkpoint, save_checkpoint
+
+from .data import load_fashion_mnist, to_tensor
+
+
+class Classifier(nn.Module):
+    """Two conv blocks and a 128-d penultimate layer; 28x28 one-channel inputs in [-1, 1]
+    (other sizes are resized to 28x28, colour averaged to grey)."""
+
+    def __init__(self, num_classes: int = 10):
+        super().__init__()
+        self.features_net = nn.Sequential(
+            nn.Conv2d(1, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Flatten(), nn.Linear(64 * 7 * 7, 128), nn.ReLU())
+        self.head = nn.Sequential(nn.Dropout(0.3), nn.Linear(128, num_classes))
+
+    @staticmethod
+    def prepare(x: torch.Tensor) -> torch.Tensor:
+        if x.shape[1] == 3:
+            x = x.mean(1, keepdim=True)
+        if x.shape[-2:] != (28, 28):
+            x = nn.functional.interpolate(x, size=(28, 28), mode="bilinear", align_corners=False)
+        return x
+
+    def features(self, x):
+        return self.features_net(self.prepare(x))
+
+    def forward(self, x):
+        return self.head(self.features(x))
+
+
+def default_classifier_path() -> Path:
+    cache = Path(os.environ.get("VCGAN_CACHE", Path.home() / ".cache" / "vcgan"))
+    return cache / "fashion_mnist_classifier.pt"
+
+
+def _batches(images: np.ndarray, size: int):
+    for i in range(0, len(images), size):
+        yield torch.stack([to_tensor(im) for im in images[i:i + size]])
+
+
+def train_classifier(root=None, epochs: int = 3, batch: int = 128, seed: int = 0, progress: bool = True,
+                     max_images: int | None = None) -> tuple[Classifier, float]:
+    """A classifier trained on Fashion-MNIST train; returns it and its test accuracy."""
+    from tqdm import tqdm
+
+    torch.manual_seed(seed)
+    x, y = load_fashion_mnist("train", root)
+    if max_images:
+        x, y = x[:max_images], y[:max_images]
+    net = Classifier()
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    rng = np.random.default_rng(seed)
+    steps = epochs * -(-len(x) // batch)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=steps)
+    bar = tqdm(total=steps, desc="classifier", unit="batch", disable=not progress)
+    net.train()
+    for _ in range(epochs):
+        order = rng.permutation(len(x))
+        for i in range(0, len(x), batch):
+            idx = order[i:i + batch]
+            xb = torch.stack([to_tensor(im) for im in x[idx]])
+            if rng.random() < 0.5:
+                xb = xb.flip(-1)
+            loss = nn.functional.cross_entropy(net(xb), torch.from_numpy(y[idx]))
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            bar.update(1)
+    bar.close()
+    return net.eval(), accuracy(net, *load_fashion_mnist("test", root))
+
+
+@torch.no_grad()
+def accuracy(net: Classifier, images: np.ndarray, labels: np.ndarray) -> float:
+    net.eval()
+    pred = torch.cat([net(b).argmax(1) for b in _batches(images, 500)])
+    return float((pred.numpy() == labels).mean())
+
+
+@torch.no_grad()
+def share_classified_as(net: Classifier, images: torch.Tensor, label: int, batch: int = 500) -> float:
+    """Share of images (float tensors in [-1, 1]) the classifier assigns to ``label``."""
+    net.eval()
+    pred = torch.cat([net(images[i:i + batch].float()).argmax(1) for i in range(0, len(images), batch)])
+    return float((pred == label).float().mean())
+
+
+def load_classifier(path=None, root=None, retrain: bool = False, progress: bool = True) -> tuple[Classifier, dict]:
+    """The cached classifier (trained and cached on first use, or with ``retrain``)."""
+    path = Path(path) if path else default_classifier_path()
+    if path.is_file() and not retrain:
+        state = load_checkpoint(path)
+        net = Classifier()
+        net.load_state_dict(state["model"])
+        return net.eval(), state["meta"]
+    net, acc = train_classifier(root, progress=progress)
+    meta = {"test_accuracy": acc, "trained_on": "Fashion-MNIST train (60000 images)"}
+    save_checkpoint({"model": net.state_dict(), "meta": meta}, path)
+    return net, meta
+
+
+@torch.no_grad()
+def features(net: Classifier, images: torch.Tensor, batch: int = 500) -> np.ndarray:
+    net.eval()
+    return torch.cat([net.features(images[i:i + batch].float()) for i in range(0, len(images), batch)]).double().numpy()
+
+
+def fid(a: np.ndarray, b: np.ndarray) -> float:
+    """Fréchet distance between Gaussians fitted to two feature sets."""
+    from scipy import linalg
+
+    mu1, mu2 = a.mean(0), b.mean(0)
+    s1, s2 = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    import warnings
+
+    with warnings.catch_warnings():  # fewer samples than feature dimensions: singular, regularised below
+        warnings.simplefilter("ignore", linalg.LinAlgWarning)
+        covmean = linalg.sqrtm(s1 @ s2)
+        if not np.isfinite(covmean).all() or min(len(a), len(b)) <= a.shape[1]:
+            off = np.eye(len(s1)) * 1e-6  # as the reference implementation does for near-singular products
+            covmean = linalg.sqrtm((s1 + off) @ (s2 + off))
+    return float(((mu1 - mu2) ** 2).sum() + np.trace(s1) + np.trace(s2) - 2 * np.trace(covmean.real))
+
+
+def kid(a: np.ndarray, b: np.ndarray, subsets: int = 20, subset_size: int = 200, seed: int = 0) -> float:
+    """Kernel inception distance: unbiased MMD^2 with the cubic polynomial kernel
+    k(x, y) = (x.y / d + 1)^3, averaged over random subsets."""
+    rng = np.random.default_rng(seed)
+    d, m = a.shape[1], min(subset_size, len(a), len(b))
+    vals = []
+    for _ in range(subsets):
+        x, y = a[rng.choice(len(a), m, replace=False)], b[rng.choice(len(b), m, replace=False)]
+        kxx, kyy, kxy = (x @ x.T / d + 1) ** 3, (y @ y.T / d + 1) ** 3, (x @ y.T / d + 1) ** 3
+        vals.append((kxx.sum() - np.trace(kxx)) / (m * (m - 1)) + (kyy.sum() - np.trace(kyy)) / (m * (m - 1))
+                    - 2 * kxy.mean())
+    return float(np.mean(vals))
+
+
+def psnr_ssim_l1(pred: torch.Tensor, target: torch.Tensor) -> dict:
+    """Mean PSNR [dB] and SSIM on [0, 1] images, and L1 on [-1, 1] values."""
+    from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+
+    p = pred.detach().float().cpu().clamp(-1, 1).add(1).div(2).numpy()
+    t = target.detach().float().cpu().clamp(-1, 1).add(1).div(2).numpy()
+    psnr = [peak_signal_noise_ratio(ti, pi, data_range=1.0) for pi, ti in zip(p, t)]
+    ssim = [structural_similarity(ti, pi, data_range=1.0, channel_axis=0) for pi, ti in zip(p, t)]
+    return {"psnr": float(np.mean(psnr)), "ssim": float(np.mean(ssim)), "l1": float(np.abs(p - t).mean() * 2)}
