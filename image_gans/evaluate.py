@@ -165,16 +165,13 @@ def evaluate_checkpoint(checkpoint, out_dir, classifier=None, max_images: int | 
         images, labels, attributes = load_labelled(cfg, "test")
         tr_images, tr_labels, _ = load_labelled(cfg, "train")
         domains = tr.meta["domains"]
-        x_all = _tensor(lim(images))
-        lab = lim(labels)
-        rows = [x_all[:8]]
+        if attributes:
+            raise VcganError("evaluate-images measures single-label domains; attribute domains are not scored yet")
+        by_domain = [lim(images[labels == t]) for t in range(len(domains))]
+        rows = [_tensor(np.concatenate([d[:2] for d in by_domain])[:8])]
         for t, trg in enumerate(domains):
-            if attributes:
-                break
-            src_sel = lab != t
-            x = x_all[torch.from_numpy(src_sel)]
-            real = images[labels == t]
-            real = lim(real)
+            x = _tensor(np.concatenate([d for s, d in enumerate(by_domain) if s != t]))
+            real = by_domain[t]
             rf = features(cls, _tensor(real))
             floor = tr_images[tr_labels == t][: len(real)]
             label = FASHION_MNIST_CLASSES.index(trg) if trg in FASHION_MNIST_CLASSES else None
@@ -186,7 +183,7 @@ def evaluate_checkpoint(checkpoint, out_dir, classifier=None, max_images: int | 
                 report["systems"].setdefault(name, {})[f"->{trg}"] = s
             report["systems"].setdefault("real vs real (floor)", {})[f"->{trg}"] = _pair_stats(
                 cls, real, _tensor(floor), rf)
-            rows.append(tr.translate(x_all[:8], trg))
+            rows.append(tr.translate(rows[0], trg))
         save_grid(out_dir / "grid.png", rows)
     else:
         from .pix2pix import load_pairs

@@ -14,7 +14,7 @@ TINY = ["model.channels=8", "model.disc_channels=8", "data.segment_frames=32", "
 
 def _recipe_copy(tmp_path: Path, name: str) -> Path:
     """The recipe and the shared helpers, in a scratch tree (so dump/ and exp/ land there)."""
-    shutil.copytree(ROOT / "recipes" / "common", tmp_path / "recipes" / "common")
+    shutil.copytree(ROOT / "recipes" / "common", tmp_path / "recipes" / "common", dirs_exist_ok=True)
     shutil.copytree(ROOT / "recipes" / name, tmp_path / "recipes" / name, ignore=shutil.ignore_patterns("exp", "dump"))
     return tmp_path / "recipes" / name / "run.sh"
 
@@ -80,3 +80,29 @@ def test_recipe_rejects_unknown_option_and_missing_config(tmp_path):
         proc = subprocess.run(["bash", str(script), "--conf", "conf/nope.yaml"], capture_output=True, text=True)
         assert proc.returncode == 1 and "conf/nope.yaml not found" in proc.stderr, proc.stderr
         assert not (script.parent / "exp").exists() and not (script.parent / "dump").exists()
+
+
+IMAGE_TINY = {
+    "image_cyclegan": ["model.ngf=4", "model.ndf=4", "model.blocks=1"],
+    "image_stargan": ["model.conv_dim=4", "model.blocks=1", "train.optim.g.every=2"],
+    "pix2pix": ["model.ngf=4", "model.ndf=4"],
+}
+
+
+def test_image_recipes_all_stages_on_the_committed_fashion_mnist_subset(tmp_path):
+    subset = ROOT / "tests" / "data" / "fashion-mnist"
+    classifier = tmp_path / "classifier.pt"
+    for name, tiny in IMAGE_TINY.items():
+        script = _recipe_copy(tmp_path, name)
+        proc = _run(script, "--root", str(subset), "--classifier", str(classifier), "--tag", "t",
+                    "--max-eval-images", "10", "--", *tiny, "data.batch_size=2", "train.steps=2",
+                    "train.progress=false", "train.sample_every=0")
+        assert "stage 3" in proc.stdout and ("cached" in proc.stdout) == (name != "image_cyclegan")
+        eval_dir = script.parent / "exp" / "t" / "eval"
+        report = json.loads((eval_dir / "scores.json").read_text())
+        assert report["family"] == name and "real vs real (floor)" in report["systems"]
+        assert (eval_dir / "grid.png").is_file()
+        if name == "pix2pix":
+            assert {"psnr", "ssim", "l1", "fid"} <= set(report["systems"]["model"]["test"])
+    proc = subprocess.run(["bash", str(script), "--bogus", "1"], capture_output=True, text=True)
+    assert proc.returncode == 2 and "unknown option --bogus" in proc.stderr

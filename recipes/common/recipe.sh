@@ -6,7 +6,8 @@ abspath() { case "$1" in ""|/*) echo "$1" ;; *) echo "$PWD/$1" ;; esac; }
 # enter_recipe SCRIPT: make the user's $corpus and $conf independent of the directory they called
 # from, move into the recipe's directory, and stop at once if the config does not exist
 enter_recipe() {
-  [ "$corpus" = ../demo/corpus ] || corpus=$(abspath "$corpus")
+  if [ -n "${corpus:-}" ] && [ "$corpus" != ../demo/corpus ]; then corpus=$(abspath "$corpus"); fi
+  if [ -n "${root:-}" ]; then root=$(abspath "$root"); fi
   [ "$conf" = "${conf#conf/}" ] && conf=$(abspath "$conf")
   cd "$(dirname "$1")"
   [ -f "$conf" ] || { echo "run.sh: config $conf not found" >&2; exit 1; }
@@ -73,3 +74,6 @@ parse_options() {
 
 # stage_on N: whether stage N is inside --stage..--stop-stage
 stage_on() { [ "$stage" -le "$1" ] && [ "$stop_stage" -ge "$1" ]; }
+
+# yaml_list "a b c": ["a", "b", "c"] for a key=value override
+yaml_list() { local out="" w; for w in $1; do out+="\"$w\", "; done; echo "[${out%, }]"; }

@@ -1,0 +1,37 @@
+# The stages every image recipe shares (sourced by recipes/image_*/run.sh and recipes/pix2pix/run.sh
+# after they set task, conf and their defaults): 0 data -> 1 classifier -> 2 train -> 3 evaluate.
+
+parse_options "$0" "$@"
+enter_recipe "$0"
+tag=${tag:-$(basename "${conf%.yaml}")}
+expdir=exp/$tag
+data_args=(data.layout="$layout")
+[ -n "$root" ] && data_args+=(data.root="$root")
+[ -n "$domains" ] && data_args+=("data.domains=$(yaml_list "$domains")")
+fm_args=()
+if [ "$layout" = fashion_mnist ] && [ -n "$root" ]; then fm_args=(--fashion-mnist "$root"); fi
+
+if stage_on 0; then
+  echo "== stage 0: data ($layout${root:+, $root})"
+  if [ "$layout" = fashion_mnist ]; then
+    python -c "import sys; from image_gans.data import find_fashion_mnist; print('Fashion-MNIST:', find_fashion_mnist(sys.argv[1] or None))" "$root"
+  else
+    [ -d "$root" ] || { echo "dataset folder $root not found (--root)" >&2; exit 1; }
+  fi
+fi
+
+if stage_on 1; then
+  echo "== stage 1: the Fashion-MNIST classifier the measures use ($classifier)"
+  if [ -f "$classifier" ]; then echo "cached: $classifier"; else vcgan classifier --out "$classifier" "${fm_args[@]}"; fi
+fi
+
+if stage_on 2; then
+  echo "== stage 2: train -> $expdir/train"
+  vcgan train --config "$conf" "${data_args[@]}" out_dir="$expdir/train" "${train_args[@]}"
+fi
+
+if stage_on 3; then
+  echo "== stage 3: evaluate on the test split -> $expdir/eval"
+  vcgan evaluate-images --checkpoint "$expdir/train/checkpoints/latest.pt" -o "$expdir/eval" \
+    --classifier "$classifier" "${fm_args[@]}" ${max_eval_images:+--max-images "$max_eval_images"}
+fi
