@@ -109,7 +109,7 @@ def test_training_config_validation():
     assert cfg["train"]["g_lr"] == 5e-4 and cfg["data"]["speakers"] == ["kal", "slt"]
     for bad, key in [("train.log_every=0", "train.log_every"), ("data.batch_size=2.5", "data.batch_size"),
                      ("train.lr_decay_start=soon", "train.lr_decay_start"), ("data.speakers=kal", "data.speakers"),
-                     ("train.g_betas=0.5", "train.g_betas"), ("task=pix2pix", "task")]:
+                     ("train.g_betas=0.5", "train.g_betas"), ("task=pix3pix", "task")]:
         with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
             resolve_config(None, [bad])
     with pytest.raises(ConfigError, match="two_step_weight"):
