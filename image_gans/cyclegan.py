@@ -128,13 +128,14 @@ def synthetic(cfg: dict):
     return model, ResumableLoader(UnpairedImages(*sets), cfg["data"]["batch_size"])
 
 
-def load_generator(meta: dict, state: dict, direction: str = "ab") -> torch.nn.Module:
+def load_generator(meta: dict, state: dict | None, direction: str = "ab") -> torch.nn.Module:
     if direction not in ("ab", "ba"):
         raise ImageDataError(f"direction must be ab or ba, got {direction!r}")
     model = ImageCycleGAN(meta["domains"], meta["image"], meta["model"], LOSS_DEFAULTS)
     prefix = f"generators.{direction}."
     g = model.generators[direction]
-    g.load_state_dict({k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)})
+    if state is not None:  # None: the generator as initialised (a baseline)
+        g.load_state_dict({k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)})
     return g.eval()
 
 

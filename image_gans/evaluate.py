@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from vcgan.engine.checkpoint import inference_state, load_checkpoint
+from vcgan.engine.registry import family_named
 from vcgan.errors import CheckpointError, VcganError
 
 from .data import list_images, read_image, to_tensor, write_image
@@ -22,41 +23,23 @@ class Translator:
     """A trained image generator: ``translate(x, target)`` on (n, c, h, w) batches in [-1, 1]."""
 
     def __init__(self, checkpoint, device: str = "cpu", untrained: bool = False):
-        from . import cyclegan, pix2pix, stargan
-
         self.ckpt = load_checkpoint(checkpoint)
         self.meta = self.ckpt.get("meta") or {}
         self.family = self.meta.get("family")
         if self.family not in FAMILIES:
             raise CheckpointError(f"{checkpoint}: not an image model checkpoint (family {self.family!r})")
         self.config = self.ckpt.get("config") or {}
-        state = inference_state(self.ckpt)
+        state = None if untrained else inference_state(self.ckpt)
         if untrained:  # the same networks at their initialisation (a baseline)
             torch.manual_seed(int(self.config.get("train", {}).get("seed", 0)))
-            state = {}
-        loader = {"image_cyclegan": cyclegan.load_generator, "pix2pix": pix2pix.load_generator,
-                  "image_stargan": stargan.load_generator}[self.family]
+        load = family_named(self.family).load
         if self.family == "image_cyclegan":
-            self.nets = {d: self._load(loader, state, d) for d in ("ab", "ba")}
+            self.nets = {d: load(self.meta, state, d) for d in ("ab", "ba")}
         else:
-            self.nets = {"g": self._load(loader, state)}
+            self.nets = {"g": load(self.meta, state)}
         self.device = torch.device(device)
         for n in self.nets.values():
             n.to(self.device)
-
-    def _load(self, loader, state, *args):
-        if state:
-            return loader(self.meta, state, *args)
-        from . import cyclegan, pix2pix, stargan  # untrained: the networks as initialised
-
-        if self.family == "image_cyclegan":
-            m = cyclegan.ImageCycleGAN(self.meta["domains"], self.meta["image"], self.meta["model"], cyclegan.LOSS_DEFAULTS)
-            return m.generators[args[0]].eval()
-        if self.family == "pix2pix":
-            return pix2pix.Pix2Pix(self.meta["image"], self.meta["model"], pix2pix.LOSS_DEFAULTS).generators["g"].eval()
-        m = stargan.ImageStarGAN(self.meta["domains"], self.meta["attributes"], self.meta["image"], self.meta["model"],
-                                 stargan.LOSS_DEFAULTS)
-        return m.generators["g"].eval()
 
     @property
     def image(self) -> dict:

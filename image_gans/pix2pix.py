@@ -143,10 +143,11 @@ def synthetic(cfg: dict):
     return model, ResumableLoader(PairedImages(ImageSet(x), ImageSet(y)), cfg["data"]["batch_size"])
 
 
-def load_generator(meta: dict, state: dict) -> torch.nn.Module:
+def load_generator(meta: dict, state: dict | None) -> torch.nn.Module:
     model = Pix2Pix(meta["image"], meta["model"], LOSS_DEFAULTS)
     g = model.generators["g"]
-    g.load_state_dict({k[len("generators.g."):]: v for k, v in state.items() if k.startswith("generators.g.")})
+    if state is not None:  # None: the generator as initialised (a baseline)
+        g.load_state_dict({k[len("generators.g."):]: v for k, v in state.items() if k.startswith("generators.g.")})
     return g.eval()
 
 
