@@ -310,6 +310,9 @@ def test_import_graph_runs_cli_families_engine_and_never_back_up():
         bad = [m for m in _imports(path) if m.startswith(("vcgan.cli", "vcgan.training", "vcgan.inference",
                                                           "vcgan.demo"))]
         assert not bad, f"{path.relative_to(ROOT)} imports {bad}: families never import the layers above them"
+    for path in (ROOT / "image_gans").rglob("*.py"):
+        bad = [m for m in _imports(path) if m.startswith(speech[:-1]) and not m.startswith("image_gans")]
+        assert not bad, f"{path.relative_to(ROOT)} imports {bad}: image families use the engine, never speech code"
     for path in (ROOT / "vcgan" / "features").rglob("*.py"):
         bad = [m for m in _imports(path) if m.startswith(("vcgan.engine", "vcgan.models", "vcgan.training"))]
         assert not bad, f"{path.relative_to(ROOT)} imports {bad}: features never import training code"
