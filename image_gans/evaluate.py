@@ -105,10 +105,29 @@ def _pair_stats(cls, real: np.ndarray, fake: torch.Tensor, real_feats=None) -> d
     return {"fid": fid(ff, rf), "kid": kid(ff, rf)}
 
 
+def _score_direction(report, key, cls, tr, untrained, x, trg, real, floor) -> torch.Tensor:
+    """Scores of translating ``x`` into domain ``trg`` by the model, the untrained generator
+    and the identity mapping against ``real`` images of it, and the real-vs-real ``floor``
+    (training images of the domain); returns the model's translations."""
+    from .data import FASHION_MNIST_CLASSES
+    from .metrics import features, share_classified_as
+
+    rf = features(cls, _tensor(real))
+    label = FASHION_MNIST_CLASSES.index(trg) if trg in FASHION_MNIST_CLASSES else None
+    systems = {"model": tr.translate(x, trg), "untrained generator": untrained.translate(x, trg), "identity mapping": x}
+    for name, y in systems.items():
+        s = _pair_stats(cls, real, y, rf)
+        if label is not None:
+            s["target_accuracy"] = share_classified_as(cls, y, label)
+        report["systems"].setdefault(name, {})[key] = s
+    report["systems"].setdefault("real vs real (floor)", {})[key] = _pair_stats(cls, real, _tensor(floor), rf)
+    return systems["model"]
+
+
 def evaluate_checkpoint(checkpoint, out_dir, classifier=None, max_images: int | None = None) -> dict:
     """Scores of a checkpoint on its config's test split; writes ``scores.json``,
     ``scores.md`` and ``grid.png`` under ``out_dir``."""
-    from .metrics import features, load_classifier, psnr_ssim_l1, share_classified_as
+    from .metrics import features, load_classifier, psnr_ssim_l1
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -116,8 +135,6 @@ def evaluate_checkpoint(checkpoint, out_dir, classifier=None, max_images: int | 
     cfg = tr.config
     cls, cls_meta = classifier if classifier is not None else load_classifier(
         root=cfg["data"]["root"] if cfg["data"]["layout"] == "fashion_mnist" else None)
-    from .data import FASHION_MNIST_CLASSES
-
     report = {"checkpoint": str(checkpoint), "family": tr.family, "step": tr.ckpt.get("step"),
               "classifier_test_accuracy": cls_meta.get("test_accuracy"), "systems": {}}
     lim = lambda a: a[:max_images] if max_images else a  # noqa: E731
@@ -128,19 +145,9 @@ def evaluate_checkpoint(checkpoint, out_dir, classifier=None, max_images: int | 
         a_name, b_name = tr.meta["domains"]
         rows = []
         for src, trg in ((a_name, b_name), (b_name, a_name)):
-            x, real, floor_real = _tensor(lim(test[src])), lim(test[trg]), lim(train[trg])[: len(lim(test[trg]))]
-            rf = features(cls, _tensor(real))
-            label = FASHION_MNIST_CLASSES.index(trg) if trg in FASHION_MNIST_CLASSES else None
-            systems = {"model": tr.translate(x, trg), "untrained generator": untrained.translate(x, trg),
-                       "identity mapping": x}
-            for name, y in systems.items():
-                s = _pair_stats(cls, real, y, rf)
-                if label is not None:
-                    s["target_accuracy"] = share_classified_as(cls, y, label)
-                report["systems"].setdefault(name, {})[f"{src}->{trg}"] = s
-            report["systems"].setdefault("real vs real (floor)", {})[f"{src}->{trg}"] = _pair_stats(
-                cls, real, _tensor(floor_real), rf)
-            rows += [x[:8], systems["model"][:8]]
+            x, real = _tensor(lim(test[src])), lim(test[trg])
+            y = _score_direction(report, f"{src}->{trg}", cls, tr, untrained, x, trg, real, train[trg][: len(real)])
+            rows += [x[:8], y[:8]]
         save_grid(out_dir / "grid.png", rows)
     elif tr.family == "image_stargan":
         from .stargan import load_labelled
@@ -155,17 +162,7 @@ def evaluate_checkpoint(checkpoint, out_dir, classifier=None, max_images: int | 
         for t, trg in enumerate(domains):
             x = _tensor(np.concatenate([d for s, d in enumerate(by_domain) if s != t]))
             real = by_domain[t]
-            rf = features(cls, _tensor(real))
-            floor = tr_images[tr_labels == t][: len(real)]
-            label = FASHION_MNIST_CLASSES.index(trg) if trg in FASHION_MNIST_CLASSES else None
-            for name, y in {"model": tr.translate(x, trg), "untrained generator": untrained.translate(x, trg),
-                            "identity mapping": x}.items():
-                s = _pair_stats(cls, real, y, rf)
-                if label is not None:
-                    s["target_accuracy"] = share_classified_as(cls, y, label)
-                report["systems"].setdefault(name, {})[f"->{trg}"] = s
-            report["systems"].setdefault("real vs real (floor)", {})[f"->{trg}"] = _pair_stats(
-                cls, real, _tensor(floor), rf)
+            _score_direction(report, f"->{trg}", cls, tr, untrained, x, trg, real, tr_images[tr_labels == t][: len(real)])
             rows.append(tr.translate(rows[0], trg))
         save_grid(out_dir / "grid.png", rows)
     else:

@@ -16,10 +16,8 @@ def demo_corpus() -> Path:
     return DEMO_CORPUS
 
 
-@pytest.fixture(scope="session")
-def tiny_corpus(tmp_path_factory, demo_corpus) -> Path:
+def make_tiny_corpus(root: Path, demo_corpus: Path = DEMO_CORPUS) -> Path:
     """kal, ked and slt with 3 training and 2 test utterances each (real Festival speech)."""
-    root = tmp_path_factory.mktemp("corpus")
     for spk in ("kal", "ked", "slt"):
         for split, n in (("train", 3), ("test", 2)):
             dst = root / spk / split
@@ -27,6 +25,11 @@ def tiny_corpus(tmp_path_factory, demo_corpus) -> Path:
             for f in sorted((demo_corpus / spk / split).glob("*.flac"))[:n]:
                 shutil.copy(f, dst / f.name)
     return root
+
+
+@pytest.fixture(scope="session")
+def tiny_corpus(tmp_path_factory, demo_corpus) -> Path:
+    return make_tiny_corpus(tmp_path_factory.mktemp("corpus"), demo_corpus)
 
 
 @pytest.fixture(scope="session")

@@ -62,3 +62,23 @@ class GANModel(nn.Module, ABC):
 def unknown_group(model: nn.Module, group: str) -> ValueError:
     return ValueError(f"{type(model).__name__} has no optimizer group {group!r}; it has "
                       f"{', '.join(model.param_groups())}")
+
+
+class GeneratorDiscriminatorModel(GANModel):
+    """A model with the two default groups: ``losses`` dispatches to
+    ``generator_losses`` (group g) and ``discriminator_losses`` (group d)."""
+
+    def losses(self, group, batch, out, step):
+        if group == "g":
+            return self.generator_losses(batch, out, step)
+        if group == "d":
+            return self.discriminator_losses(batch, out, step)
+        raise unknown_group(self, group)
+
+    @abstractmethod
+    def generator_losses(self, batch: dict, out: dict, step: int) -> dict[str, torch.Tensor]:
+        """Losses of group g."""
+
+    @abstractmethod
+    def discriminator_losses(self, batch: dict, out: dict, step: int) -> dict[str, torch.Tensor]:
+        """Losses of group d."""

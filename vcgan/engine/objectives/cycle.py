@@ -6,12 +6,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..losses import AdversarialLoss, gradient_penalty
-from ..model import GANModel, unknown_group
+from ..model import GeneratorDiscriminatorModel
 from ..schedule import Schedule
 from .toolkit import HistoryPool, score_real_fake
 
 
-class CycleConsistentObjective(GANModel):
+class CycleConsistentObjective(GeneratorDiscriminatorModel):
     """Generators ``ab`` (A->B) and ``ba``; discriminators ``a`` and ``b``, plus
     ``a2`` and ``b2`` when ``two_step_weight > 0``: the two-step adversarial loss
     of CycleGAN-VC2, whose *separate* discriminators judge cycle-reconstructed
@@ -55,14 +55,7 @@ class CycleConsistentObjective(GANModel):
         out["cyc_a"], out["cyc_b"] = g_ba(out["fake_b"]), g_ab(out["fake_a"])
         return out
 
-    def losses(self, group, batch, out, step):
-        if group == "g":
-            return self._generator_losses(batch, out, step)
-        if group == "d":
-            return self._discriminator_losses(batch, out, step)
-        raise unknown_group(self, group)
-
-    def _generator_losses(self, batch, out, step):
+    def generator_losses(self, batch, out, step):
         a, b, d = batch["a"], batch["b"], self.discriminators
         losses = {
             "adv": self.adv.g_loss(d["b"](out["fake_b"])) + self.adv.g_loss(d["a"](out["fake_a"])),
@@ -83,7 +76,7 @@ class CycleConsistentObjective(GANModel):
     def _fake_for(self, name: str, fake: torch.Tensor) -> torch.Tensor:
         return self.pools[name].query(fake) if self.pools is not None else fake
 
-    def _discriminator_losses(self, batch, out, step):
+    def discriminator_losses(self, batch, out, step):
         d, losses = self.discriminators, {}
         for dom in ("a", "b"):
             real, fake = batch[dom], self._fake_for(dom, out["fake_" + dom])

@@ -6,12 +6,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..losses import AdversarialLoss, gradient_penalty
-from ..model import GANModel, unknown_group
+from ..model import GeneratorDiscriminatorModel
 from ..schedule import Schedule
 from .toolkit import score_real_fake
 
 
-class MultiDomainObjective(GANModel):
+class MultiDomainObjective(GeneratorDiscriminatorModel):
     """Networks are called as ``G(x, src, trg)``, ``D(x, src, trg)`` and ``C(x)``
     (integer domain indices per sample; a network ignores the codes it does not
     condition on: StarGAN-VC's D uses the target only, StarGAN-VC2's projection
@@ -66,14 +66,7 @@ class MultiDomainObjective(GANModel):
         out["cyc"] = g(out["fake"], trg, src)
         return out
 
-    def losses(self, group, batch, out, step):
-        if group == "g":
-            return self._generator_losses(batch, out, step)
-        if group == "d":
-            return self._discriminator_losses(batch, out, step)
-        raise unknown_group(self, group)
-
-    def _generator_losses(self, batch, out, step):
+    def generator_losses(self, batch, out, step):
         x, src, trg = batch["x"], batch["src"], batch["trg"]
         d = self.discriminators["d"]
         scores, logits = self._heads(d(out["fake"], src, trg))
@@ -91,7 +84,7 @@ class MultiDomainObjective(GANModel):
         losses["total"] = total
         return losses
 
-    def _discriminator_losses(self, batch, out, step):
+    def discriminator_losses(self, batch, out, step):
         src, trg, y, fake = batch["src"], batch["trg"], batch["y"], out["fake"]
         d = self.discriminators["d"]
         real, fake_out = score_real_fake(d, y, fake, src, trg)
