@@ -9,6 +9,7 @@ import torch
 
 from vcgan.engine.data import ResumableLoader
 from vcgan.engine.distributed import launch_rank_world
+from vcgan.engine.losses import reconstruction_loss
 from vcgan.engine.objectives import PairedObjective
 from vcgan.engine.registry import Family, register
 from vcgan.errors import ConfigError
@@ -154,8 +155,7 @@ def load_generator(meta: dict, state: dict | None) -> torch.nn.Module:
 def check(cfg: dict) -> None:
     if cfg["model"]["norm"] not in NORMS:
         raise ConfigError(f"config key 'model.norm': expected one of {NORMS}, got {cfg['model']['norm']!r}")
-    if cfg["loss"]["recon"] not in ("l1", "l2"):
-        raise ConfigError(f"config key 'loss.recon': l1 or l2, got {cfg['loss']['recon']!r}")
+    reconstruction_loss(cfg["loss"]["recon"], "config key 'loss.recon'")
 
 
 FAMILY = register(Family(

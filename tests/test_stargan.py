@@ -140,6 +140,28 @@ def test_classification_loss_reaches_generator_through_converted_sample(tiny_fea
     torch.testing.assert_close(d_losses["cls"], torch.nn.functional.cross_entropy(c(batch["y"]).float(), batch["trg"]))
 
 
+@pytest.mark.parametrize("mode", ["source", "target"])
+def test_identity_mode_maps_the_right_data_with_the_right_codes(tiny_feats, tmp_path, mode):
+    cfg = tiny_config(tiny_feats, tmp_path, task="stargan_vc2",
+                      **{"loss.identity_weight": 1.0, "loss.identity_mode": mode})
+    model, sampler = build(cfg)
+    _perturb(model.generators["g"])  # a residual G starts as the identity: make every input matter
+    batch = sampler.next_batch()
+    g = model.generators["g"]
+    with torch.no_grad():
+        losses = model.losses("g", batch, model.generate(batch, 0), 0)
+        x, y, src, trg = batch["x"], batch["y"], batch["src"], batch["trg"]
+        # source: G(x, s, s) = x (the papers'); target: G(y, s, t) = y, y real speech of t
+        ref, codes_used = (x, (src, src)) if mode == "source" else (y, (src, trg))
+        want = torch.nn.functional.l1_loss(g(ref, *codes_used), ref)
+    torch.testing.assert_close(losses["identity"], want, rtol=1e-4, atol=1e-5)
+
+
+def test_bad_identity_mode_names_the_key(tiny_feats, tmp_path):
+    with pytest.raises(ConfigError, match=r"loss\.identity_mode"):
+        build(tiny_config(tiny_feats, tmp_path, task="stargan_vc2", **{"loss.identity_mode": "both"}))
+
+
 @pytest.mark.parametrize("adversarial", ["wgan-gp", "hinge"])
 def test_wgan_gp_and_hinge_train_through_the_multi_domain_objective(tiny_feats, tmp_path, adversarial):
     cfg = tiny_config(tiny_feats, tmp_path, task="stargan_vc2", **{"loss.adversarial": adversarial})

@@ -91,6 +91,14 @@ def _evaluate(a):
     print(f"wrote {js} and {md}")
 
 
+def _postfilter(a):
+    from .postfilter import SpeechPostfilter
+
+    pf = SpeechPostfilter.from_checkpoint(a.checkpoint)
+    written = pf.filter_paths(a.input, a.output, seed=a.seed, griffin_lim=a.griffin_lim, chunk_frames=a.chunk_frames)
+    print(f"postfiltered {len(written)} file(s) ({pf.kind} GAN postfilter) -> {a.output}")
+
+
 def _demo(a):
     from .demo import run_demo
 
@@ -152,6 +160,15 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("input", help="audio file or directory")
     s.add_argument("-o", "--output", required=True, help="output directory (or .wav path for a single file)")
     s.set_defaults(func=_convert)
+
+    s = sub.add_parser("postfilter", help="postfilter synthetic speech (a file or a directory) with a GAN postfilter")
+    s.add_argument("--checkpoint", required=True)
+    s.add_argument("--seed", type=int, default=0, help="seed of the generator's noise")
+    s.add_argument("--griffin-lim", action="store_true", help="STFT model: Griffin-Lim phase instead of the input's")
+    s.add_argument("--chunk-frames", type=int, default=2000, help="filter long inputs this many frames at a time")
+    s.add_argument("input", help="audio file or directory")
+    s.add_argument("-o", "--output", required=True, help="output directory (or .wav path for a single file)")
+    s.set_defaults(func=_postfilter)
 
     s = sub.add_parser("evaluate", help="MCD, log-F0 RMSE and V/UV error of converted vs reference speech")
     s.add_argument("ref_dir")

@@ -13,6 +13,22 @@ from ..errors import ConfigError
 ADVERSARIAL_KINDS = ("lsgan", "nonsaturating", "hinge", "wgan-gp")
 
 
+RECONSTRUCTION = {
+    "l1": F.l1_loss,  # the papers' cycle, identity and pix2pix terms
+    # Huber with a 1-unit knee: quadratic near zero, so a generator that starts as the identity
+    # is not held there by the L1 subgradient; L1 beyond one (normalised) unit
+    "smooth_l1": F.smooth_l1_loss,
+    "l2": F.mse_loss,
+}
+
+
+def reconstruction_loss(name: str, key: str = "loss.reconstruction"):
+    """The distance function called ``name`` (a :data:`RECONSTRUCTION` key); errors name the config key."""
+    if name not in RECONSTRUCTION:
+        raise ConfigError(f"{key}: unknown reconstruction loss {name!r}; choose from {sorted(RECONSTRUCTION)}")
+    return RECONSTRUCTION[name]
+
+
 class ViewScores(dict):
     """Scores of a multi-view discriminator: view name -> (weight, score tensor). The
     adversarial losses of such scores are the weighted sums of the per-view losses."""

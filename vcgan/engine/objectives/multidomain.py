@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..losses import AdversarialLoss, gradient_penalty
+from ..losses import AdversarialLoss, gradient_penalty, reconstruction_loss
 from ..model import GeneratorDiscriminatorModel
 from ..schedule import Schedule
 from .toolkit import score_real_fake
@@ -18,9 +18,14 @@ class MultiDomainObjective(GeneratorDiscriminatorModel):
     D the (source, target) pair). Batches hold ``x`` (samples of domains
     ``src``), ``trg`` (requested domains) and ``y`` (real samples of ``trg``).
 
-    Losses: adversarial; domain classification, which reaches G only through the
+    Losses (``reconstruction`` picks the distance of the cycle and identity terms: L1 in
+the papers): adversarial; domain classification, which reaches G only through the
     *converted* sample, C(G(x, src, trg)) against trg, while C learns on real
-    data; cycle ``G(G(x, src, trg), trg, src) ~ x``; identity ``G(x, src, src) ~ x``.
+    data; cycle ``G(G(x, src, trg), trg, src) ~ x``; identity ``G(x, src, src) ~ x``
+(``identity_mode="source"``, the papers') or ``G(y, src, trg) ~ y``
+(``"target"``: a conversion to ``trg`` leaves real ``trg`` data alone, CycleGAN's
+form; with source-and-target codes it constrains the conversion pairs
+themselves instead of the pairs ``(s, s)`` that are never used to convert).
 
     The classifier is a separate network ``C`` (StarGAN-VC) or a second head of D
     on a shared trunk (StarGAN): such a D returns ``(scores, logits)``. Domains are
@@ -30,8 +35,12 @@ class MultiDomainObjective(GeneratorDiscriminatorModel):
 
     def __init__(self, generator: nn.Module, discriminator: nn.Module, classifier: nn.Module | None = None, *,
                  adversarial: str = "lsgan", cls_weight=1.0, cycle_weight=10.0, identity_weight=0.0,
-                 gp_weight: float = 10.0):
+                 gp_weight: float = 10.0, identity_mode: str = "source", reconstruction: str = "l1"):
         super().__init__()
+        if identity_mode not in ("source", "target"):
+            raise ValueError(f"identity_mode: expected source or target, got {identity_mode!r}")
+        self.identity_mode = identity_mode
+        self.recon = reconstruction_loss(reconstruction)
         self.generators = nn.ModuleDict({"g": generator})
         ds = {"d": discriminator}
         if classifier is not None:
@@ -59,7 +68,10 @@ class MultiDomainObjective(GeneratorDiscriminatorModel):
         g = self.generators["g"]
         out = {}
         if self.identity_weight(step) > 0:  # conversion and identity mapping in one generator call
-            both = g(torch.cat([x, x], 0), torch.cat([src, src], 0), torch.cat([trg, src], 0))
+            if self.identity_mode == "target":
+                both = g(torch.cat([x, batch["y"]], 0), torch.cat([src, src], 0), torch.cat([trg, trg], 0))
+            else:
+                both = g(torch.cat([x, x], 0), torch.cat([src, src], 0), torch.cat([trg, src], 0))
             out["fake"], out["same"] = both.split(x.shape[0], 0)
         else:
             out["fake"] = g(x, src, trg)
@@ -70,11 +82,12 @@ class MultiDomainObjective(GeneratorDiscriminatorModel):
         x, src, trg = batch["x"], batch["src"], batch["trg"]
         d = self.discriminators["d"]
         scores, logits = self._heads(d(out["fake"], src, trg))
-        losses = {"adv": self.adv.g_loss(scores), "cycle": F.l1_loss(out["cyc"].float(), x.float())}
+        losses = {"adv": self.adv.g_loss(scores), "cycle": self.recon(out["cyc"].float(), x.float())}
         total = losses["adv"] + self.cycle_weight(step) * losses["cycle"]
         w_id = self.identity_weight(step)
         if w_id > 0:
-            losses["identity"] = F.l1_loss(out["same"].float(), x.float())
+            ref = batch["y"] if self.identity_mode == "target" else x
+            losses["identity"] = self.recon(out["same"].float(), ref.float())
             total = total + w_id * losses["identity"]
         w_cls = self.cls_weight(step)
         if w_cls > 0 and ("c" in self.discriminators or logits is not None):

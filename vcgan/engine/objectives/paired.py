@@ -2,15 +2,13 @@
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from ..losses import AdversarialLoss
+from ..losses import AdversarialLoss, reconstruction_loss
 from ..model import GANModel, unknown_group
 from ..schedule import Schedule
 from .toolkit import score_real_fake
 
-RECONSTRUCTION = {"l1": F.l1_loss, "l2": F.mse_loss}
 
 
 class PairedObjective(GANModel):
@@ -30,13 +28,11 @@ class PairedObjective(GANModel):
                  adv_weight=1.0, recon: str = "l1", recon_weight=100.0, conditional_d: bool = True,
                  cond_dim: int = 1, d_scale: float = 0.5):
         super().__init__()
-        if recon not in RECONSTRUCTION:
-            raise ValueError(f"loss.recon: unknown reconstruction loss {recon!r}; choose from {sorted(RECONSTRUCTION)}")
         self.generators = nn.ModuleDict({"g": generator})
         self.discriminators = nn.ModuleDict({"d": discriminator})
         self.adv = AdversarialLoss(adversarial)
         self.adv_weight = Schedule(adv_weight, "loss.adv_weight")
-        self.recon = RECONSTRUCTION[recon]
+        self.recon = reconstruction_loss(recon, "loss.recon")
         self.recon_weight = Schedule(recon_weight, "loss.recon_weight")
         self.conditional_d, self.cond_dim, self.d_scale = conditional_d, cond_dim, float(d_scale)
 

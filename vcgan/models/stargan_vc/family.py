@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from ...conversion import sample_media
+from ...engine.losses import reconstruction_loss
 from ...engine.objectives import MultiDomainObjective
 from ...errors import ConfigError, VcganError
 from ...engine.registry import Family, register
@@ -31,6 +32,8 @@ LOSS_DEFAULTS = {
     "cls_weight": None,  # None: 1 for StarGAN-VC (domain classifier), 0 for StarGAN-VC2 (no classifier)
     "cycle_weight": 10.0,
     "identity_weight": [[0, 5.0], [10000, 0.0]],
+    "identity_mode": "source",
+    "reconstruction": "l1",  # cycle/identity distance: l1 (papers) | smooth_l1 (no dead zone at the identity) | l2  # source: G(x, s, s) = x (papers) | target: G(y, s, t) = y for real y of t
     "gp_weight": 10.0,
 }
 
@@ -69,7 +72,8 @@ class StarGANVC(MultiDomainObjective):
         adversarial = loss["adversarial"] or ("nonsaturating" if version == 1 else "lsgan")
         super().__init__(g, d, c, adversarial=adversarial, cls_weight=cls_weight_for(version, loss),
                          cycle_weight=loss["cycle_weight"], identity_weight=loss["identity_weight"],
-                         gp_weight=loss["gp_weight"])
+                         gp_weight=loss["gp_weight"], identity_mode=loss["identity_mode"],
+                         reconstruction=loss["reconstruction"])
         self.version = version
         self.speakers = list(speakers)
         self.stats = {s: stats[s] for s in speakers}
@@ -158,6 +162,9 @@ NOT_FOR_TASK = [
 
 def check(cfg: dict) -> None:
     check_vc(cfg, NOT_FOR_TASK)
+    if cfg["loss"]["identity_mode"] not in ("source", "target"):
+        raise ConfigError(f"config key 'loss.identity_mode': expected source or target, got {cfg['loss']['identity_mode']!r}")
+    reconstruction_loss(cfg["loss"]["reconstruction"], "config key 'loss.reconstruction'")
     norm = cfg["model"]["norm"]
     if norm not in ("instance", "batch"):
         raise ConfigError(f"config key 'model.norm': expected instance or batch, got {norm!r}")
