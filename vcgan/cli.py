@@ -99,6 +99,29 @@ def _postfilter(a):
     print(f"postfiltered {len(written)} file(s) ({pf.kind} GAN postfilter) -> {a.output}")
 
 
+def _festival_corpus(a):
+    from .tts.festival import speak_list
+
+    n = speak_list(a.text, a.voice, a.out, jobs=a.jobs)
+    print(f"spoke {n} new sentence(s) with {a.voice} -> {a.out}")
+
+
+def _tts_pairs(a):
+    from .features.stft import STFTConfig
+    from .features.world import FeatureConfig
+    from .training import resolve_config
+    from .tts.acoustic import AcousticConfig
+    from .tts.pairs import make_pairs
+
+    features = FeatureConfig.from_dict(resolve_config(a.config, [])["features"]) if a.config else FeatureConfig()
+    acoustic = AcousticConfig(steps=a.steps, seed=a.seed)
+    report = make_pairs(a.train, a.test, a.out, a.kind, a.folds, features,
+                        STFTConfig(sample_rate=features.sample_rate), acoustic, jobs=a.jobs)
+    for split, r in report["splits"].items():
+        print(f"{split}: {r['utterances']} pairs; mean GV synthetic {r['gv_synthetic']:.4g} vs natural "
+              f"{r['gv_natural']:.4g}; acoustic-model RMSE {r['rmse']:.4f}")
+
+
 def _demo(a):
     from .demo import run_demo
 
@@ -169,6 +192,27 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("input", help="audio file or directory")
     s.add_argument("-o", "--output", required=True, help="output directory (or .wav path for a single file)")
     s.set_defaults(func=_postfilter)
+
+    s = sub.add_parser("festival-corpus", help="speak a text list (id|sentence lines) with a festival voice: "
+                                               "<id>.wav + <id>.seg (segments with festival's timing)")
+    s.add_argument("--text", required=True)
+    s.add_argument("--voice", default="kal_diphone", help="festival voice without 'voice_' (kal_diphone, ked_diphone)")
+    s.add_argument("--out", required=True)
+    s.add_argument("--jobs", type=int, default=2)
+    s.set_defaults(func=_festival_corpus)
+
+    s = sub.add_parser("tts-pairs", help="synthetic/natural pairs for postfilter training: an MSE acoustic model "
+                                         "(out-of-fold for training sentences) resynthesised with natural excitation")
+    s.add_argument("--train", required=True, help="natural training speech: <utt>.wav + <utt>.seg")
+    s.add_argument("--test", required=True, help="natural test speech, same layout")
+    s.add_argument("--out", required=True, help="writes OUT/{natural,synthetic}/{train,test}/*.wav and pairs.json")
+    s.add_argument("--kind", default="mcep", choices=["mcep", "stft"])
+    s.add_argument("--folds", type=int, default=4)
+    s.add_argument("--steps", type=int, default=1500, help="acoustic model training steps per fold")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--config", help="YAML whose 'features' section sets the WORLD analysis")
+    s.add_argument("--jobs", type=int, default=None)
+    s.set_defaults(func=_tts_pairs)
 
     s = sub.add_parser("evaluate", help="MCD, log-F0 RMSE and V/UV error of converted vs reference speech")
     s.add_argument("ref_dir")

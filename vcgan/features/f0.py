@@ -22,3 +22,14 @@ def convert_f0(f0: np.ndarray, source: tuple[float, float], target: tuple[float,
     v = f0 > 0
     out[v] = np.exp((np.log(f0[v]) - mu_s) / sd_s * sd_t + mu_t)
     return out
+
+
+def interpolate_log_f0(f0: np.ndarray) -> np.ndarray:
+    """Continuous log F0: voiced frames' log F0, unvoiced frames linearly interpolated
+    between their voiced neighbours (held flat at the ends); zeros if nothing is voiced."""
+    f0 = np.asarray(f0, dtype=np.float64)
+    v = f0 > 0
+    if not v.any():
+        return np.zeros_like(f0)
+    t = np.arange(len(f0))
+    return np.interp(t, t[v], np.log(f0[v]))

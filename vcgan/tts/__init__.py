@@ -1,0 +1,1 @@
+"""A small offline text-to-speech pipeline: festival front end, frame labels, an MSE acoustic model."""
