@@ -285,3 +285,28 @@ def test_postfilter_errors_name_the_problem(postfilter_corpus, tmp_path):
     with pytest.raises(VcganError, match="missing"):
         build(_cfg("gan_postfilter_mcep", feats_dir, tmp_path / "c", **{"data.natural": "missing"}))
     assert main(["postfilter", "--checkpoint", str(tmp_path / "nope.pt"), str(tmp_path), "-o", str(tmp_path / "o")]) == 2
+
+
+def test_gv_scaling_baseline_and_postfilter_evaluation(postfilter_corpus, tmp_path):
+    import json
+
+    from vcgan.cli import main
+
+    root, feats_dir = postfilter_corpus
+    gv_dir = tmp_path / "gv"
+    assert main(["postfilter", "--gv-scaling", str(feats_dir), str(root / "synthetic"), "-o", str(gv_dir)]) == 0
+    out = tmp_path / "eval" / "pf"
+    assert main(["evaluate", "--postfilter", str(root / "natural"), str(root / "synthetic"), str(gv_dir),
+                 "--names", "synthetic,gv", "-o", str(out), "--jobs", "1"]) == 0
+    result = json.loads(out.with_suffix(".json").read_text())
+    syn, gv = result["systems"]["synthetic"], result["systems"]["gv"]
+    assert result["files"] == 4
+    # the smoothed input lacks variance; scaling to the natural GV restores most of it
+    assert gv["log_gv_distance"] < 0.5 * syn["log_gv_distance"]
+    assert syn["mcd"] > 0 and syn["lsd"] > 0 and syn["ms_distance"] > 0
+    for suffix in ("_gv.png", "_ms.png", "_spectrograms.png"):
+        assert (out.parent / f"pf{suffix}").stat().st_size > 1000
+    assert "| gv |" in out.with_suffix(".md").read_text()
+    # both a checkpoint and the baseline, or neither, is an error
+    assert main(["postfilter", str(root / "synthetic"), "-o", str(tmp_path / "x")]) == 2
+    assert main(["evaluate", str(root / "natural"), str(root / "synthetic"), str(gv_dir)]) == 2

@@ -84,6 +84,21 @@ def _convert(a):
 def _evaluate(a):
     from .metrics.report import evaluate, markdown_table, write_report
 
+    if a.postfilter:
+        from .metrics.postfilter_report import evaluate_postfilter, markdown, write_postfilter_report
+
+        names = a.names.split(",") if a.names else [Path(d).name for d in a.conv_dir]
+        if len(names) != len(a.conv_dir) or len(set(names)) != len(names):
+            raise VcganError(f"--names: give {len(a.conv_dir)} distinct names, one per directory; got {names}")
+        result, curves = evaluate_postfilter(a.ref_dir, dict(zip(names, a.conv_dir)), a.sample_rate, a.jobs)
+        out = Path(a.output) if a.output else Path(a.conv_dir[0]).parent / "postfilter_evaluation"
+        written = write_postfilter_report(result, curves, out, a.title)
+        print(markdown(result, a.title))
+        print("wrote " + ", ".join(str(p) for p in written))
+        return
+    if len(a.conv_dir) != 1:
+        raise VcganError("several directories are compared with --postfilter; without it give one")
+    a.conv_dir = a.conv_dir[0]
     result = evaluate(a.ref_dir, a.conv_dir, a.sample_rate, a.jobs)
     out = Path(a.output) if a.output else Path(a.conv_dir) / "evaluation"
     js, md = write_report(result, out, a.title)
@@ -92,11 +107,15 @@ def _evaluate(a):
 
 
 def _postfilter(a):
-    from .postfilter import SpeechPostfilter
+    from .postfilter import GVScaling, SpeechPostfilter
 
-    pf = SpeechPostfilter.from_checkpoint(a.checkpoint)
+    if bool(a.checkpoint) == bool(a.gv_scaling):
+        raise VcganError("give either --checkpoint (a GAN postfilter) or --gv-scaling FEATS_DIR (the baseline)")
+    pf = (SpeechPostfilter.from_checkpoint(a.checkpoint) if a.checkpoint
+          else GVScaling.from_features(a.gv_scaling, a.natural, a.kind))
     written = pf.filter_paths(a.input, a.output, seed=a.seed, griffin_lim=a.griffin_lim, chunk_frames=a.chunk_frames)
-    print(f"postfiltered {len(written)} file(s) ({pf.kind} GAN postfilter) -> {a.output}")
+    what = f"{pf.kind} GAN postfilter" if a.checkpoint else f"GV scaling of the {pf.kind} features"
+    print(f"postfiltered {len(written)} file(s) ({what}) -> {a.output}")
 
 
 def _festival_corpus(a):
@@ -185,7 +204,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=_convert)
 
     s = sub.add_parser("postfilter", help="postfilter synthetic speech (a file or a directory) with a GAN postfilter")
-    s.add_argument("--checkpoint", required=True)
+    s.add_argument("--checkpoint", help="a trained GAN postfilter")
+    s.add_argument("--gv-scaling", metavar="FEATS_DIR", help="instead: the GV-scaling baseline, with the global "
+                                                           "variance of the natural training speech prepared there")
+    s.add_argument("--natural", default="natural", help="--gv-scaling: name of the natural side in FEATS_DIR")
+    s.add_argument("--kind", default="mcep", choices=["mcep", "stft"], help="--gv-scaling: the features it scales")
     s.add_argument("--seed", type=int, default=0, help="seed of the generator's noise")
     s.add_argument("--griffin-lim", action="store_true", help="STFT model: Griffin-Lim phase instead of the input's")
     s.add_argument("--chunk-frames", type=int, default=2000, help="filter long inputs this many frames at a time")
@@ -214,9 +237,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--jobs", type=int, default=None)
     s.set_defaults(func=_tts_pairs)
 
-    s = sub.add_parser("evaluate", help="MCD, log-F0 RMSE and V/UV error of converted vs reference speech")
+    s = sub.add_parser("evaluate", help="MCD, log-F0 RMSE and V/UV error of converted vs reference speech; "
+                                         "with --postfilter also GV, MS and log-spectral distances")
     s.add_argument("ref_dir")
-    s.add_argument("conv_dir")
+    s.add_argument("conv_dir", nargs="+", help="converted speech; with --postfilter, one directory per system")
+    s.add_argument("--postfilter", action="store_true", help="postfilter measures (MCD, GV, MS, LSD + plots) of "
+                                                            "each directory against the natural speech in REF_DIR")
+    s.add_argument("--names", help="--postfilter: comma-separated system names (default: the directory names)")
     s.add_argument("-o", "--output", help="output prefix for .json/.md (default CONV_DIR/evaluation)")
     s.add_argument("--sample-rate", type=int, default=16000)
     s.add_argument("--jobs", type=int, default=None)

@@ -19,36 +19,8 @@ from .features.stft import STFTConfig, stft_analyze, stft_synthesize
 from .features.world import FeatureConfig, WorldFeatures, synthesize
 
 
-class SpeechPostfilter:
-    def __init__(self, model, meta: dict):
-        self.model, self.meta = model, meta
-        self.kind = meta["kind"]
-        self.features = FeatureConfig.from_dict(meta["features"])
-        self.stft = STFTConfig.from_dict(meta["stft"]) if meta.get("stft") else None
-        self.sample_rate = self.stft.sample_rate if self.stft else self.features.sample_rate
-
-    @classmethod
-    def from_checkpoint(cls, path) -> "SpeechPostfilter":
-        from .models.gan_postfilter import load_postfilter
-
-        ckpt = load_checkpoint(path)
-        meta = ckpt.get("meta") or {}
-        if meta.get("family") != "gan_postfilter":
-            raise CheckpointError(f"{path}: not a GAN postfilter checkpoint (family {meta.get('family')!r})")
-        return cls(load_postfilter(meta, inference_state(ckpt)), meta)
-
-    def filter_features(self, feats: np.ndarray, seed: int = 0, chunk_frames: int = 2000) -> np.ndarray:
-        return self.model.apply(feats, seed=seed, chunk_frames=chunk_frames)
-
-    def filter_file(self, path, seed: int = 0, griffin_lim: bool = False, chunk_frames: int = 2000) -> np.ndarray:
-        if self.kind == "mcep":
-            world = extract_file(Path(path), self.features)
-            spectral = self.filter_features(world.spectral, seed, chunk_frames)
-            return synthesize(WorldFeatures(world.f0, spectral, world.coded_ap), self.features)
-        x = load_audio(path, self.sample_rate)
-        logamp, phase = stft_analyze(x, self.stft)
-        out = self.filter_features(logamp, seed, chunk_frames)
-        return stft_synthesize(out, None if griffin_lim else phase, self.stft, length=len(x))
+class _FilesMixin:
+    """Apply ``filter_file`` to a file or a directory."""
 
     def filter_paths(self, inputs, out, seed: int = 0, griffin_lim: bool = False, chunk_frames: int = 2000,
                      progress: bool = True) -> list[Path]:
@@ -70,3 +42,68 @@ class SpeechPostfilter:
             peak = np.max(np.abs(y))
             save_audio(dst, y / peak * 0.99 if peak > 0.99 else y, self.sample_rate)
         return targets
+
+    def filter_file(self, path, seed: int = 0, griffin_lim: bool = False, chunk_frames: int = 2000) -> np.ndarray:
+        if self.kind == "mcep":
+            world = extract_file(Path(path), self.features)
+            spectral = self.filter_features(world.spectral, seed, chunk_frames)
+            return synthesize(WorldFeatures(world.f0, spectral, world.coded_ap), self.features)
+        x = load_audio(path, self.sample_rate)
+        logamp, phase = stft_analyze(x, self.stft)
+        out = self.filter_features(logamp, seed, chunk_frames)
+        return stft_synthesize(out, None if griffin_lim else phase, self.stft, length=len(x))
+
+
+class SpeechPostfilter(_FilesMixin):
+    def __init__(self, model, meta: dict):
+        self.model, self.meta = model, meta
+        self.kind = meta["kind"]
+        self.features = FeatureConfig.from_dict(meta["features"])
+        self.stft = STFTConfig.from_dict(meta["stft"]) if meta.get("stft") else None
+        self.sample_rate = self.stft.sample_rate if self.stft else self.features.sample_rate
+
+    @classmethod
+    def from_checkpoint(cls, path) -> "SpeechPostfilter":
+        from .models.gan_postfilter import load_postfilter
+
+        ckpt = load_checkpoint(path)
+        meta = ckpt.get("meta") or {}
+        if meta.get("family") != "gan_postfilter":
+            raise CheckpointError(f"{path}: not a GAN postfilter checkpoint (family {meta.get('family')!r})")
+        return cls(load_postfilter(meta, inference_state(ckpt)), meta)
+
+    def filter_features(self, feats: np.ndarray, seed: int = 0, chunk_frames: int = 2000) -> np.ndarray:
+        return self.model.apply(feats, seed=seed, chunk_frames=chunk_frames)
+
+
+class GVScaling(_FilesMixin):
+    """The standard non-learned postfilter: each utterance's spectral trajectories scaled
+    around their mean to the natural training data's global variance (c0 / nothing kept)."""
+
+    def __init__(self, gv: np.ndarray, kind: str, features: FeatureConfig, stft: STFTConfig | None = None):
+        self.gv, self.kind, self.features, self.stft = np.asarray(gv, np.float64), kind, features, stft
+        self.keep = 1 if kind == "mcep" else 0
+        self.sample_rate = features.sample_rate
+
+    @classmethod
+    def from_features(cls, feats_dir, natural: str = "natural", kind: str = "mcep") -> "GVScaling":
+        from .features.cache import FeatureStore
+        from .metrics.postfilter import global_variance
+
+        store = FeatureStore(feats_dir)
+        store.check_speakers([natural])
+        if kind == "mcep":
+            trajs, stft = [u.spectral for u in store.utterances(natural, "train")], None
+        else:
+            from .models.gan_postfilter.data import stft_features
+
+            stft = STFTConfig(sample_rate=store.config.sample_rate)
+            trajs = list(stft_features(store, natural, "train", stft).values())
+        if not trajs:
+            raise VcganError(f"{feats_dir}: no natural training utterances ({natural!r}) to take the GV from")
+        return cls(global_variance(trajs), kind, store.config, stft)
+
+    def filter_features(self, feats: np.ndarray, seed: int = 0, chunk_frames: int = 0) -> np.ndarray:
+        from .metrics.postfilter import gv_scaling
+
+        return gv_scaling(feats, self.gv, keep=self.keep)

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# GAN postfilter recipe: over-smoothed synthetic speech made offline, a GAN postfilter
+# trained to restore its texture, judged beside the synthetic input and GV scaling.
+#
+# Stages: 0 sentences -> 1 natural speech (festival, with segment timing) -> 2 synthetic/natural
+#         pairs (MSE acoustic model, out-of-fold) -> 3 features -> 4 train -> 5 postfilter the test
+#         sentences (+ GV scaling) -> 6 evaluate (MCD, GV, MS, LSD, plots)
+#
+#   ./run.sh                                  # mel-cepstrum GAN-PF on festival kal_diphone
+#   ./run.sh --kind stft                      # band-split STFT GAN-PF
+#   ./run.sh --voice ked_diphone --n-train 400
+#   ./run.sh --stage 4 -- train.max_minutes=60   # train again, with config overrides after --
+#   ./run.sh --pairs /data/mytts              # your own ROOT/{synthetic,natural}/{train,test}/*.wav: stages 3-6
+set -euo pipefail
+. "$(cd "$(dirname "$0")" && pwd)/../common/recipe.sh"   # helpers shared by the recipes
+
+stage=0
+stop_stage=6
+kind=mcep          # mcep | stft
+conf=""            # default: conf/<kind>_cpu.yaml
+voice=kal_diphone  # festival voice of the natural speech (recorded diphones)
+n_train=200
+n_test=20
+folds=4            # acoustic model folds: training sentences get out-of-fold predictions
+acoustic_steps=1500
+pairs=""           # an existing pair corpus instead of stages 0-2
+tag=""
+jobs=""
+
+parse_options "$0" "$@"
+conf=${conf:-conf/${kind}_cpu.yaml}
+pairs=$(abspath "$pairs")
+enter_recipe "$0"
+name=$(basename "${conf%.yaml}")
+data=data/$voice
+own_pairs=false
+[ -z "$pairs" ] && { pairs=$data/pairs_$kind; own_pairs=true; }   # else stages 0-2 are skipped
+feats=dump/feats_$(basename "$pairs")
+expdir=exp/${tag:-${voice}_${name}}
+jobs_arg=()
+[ -n "$jobs" ] && jobs_arg=(--jobs "$jobs")
+
+if stage_on 0 && $own_pairs; then
+  echo "== stage 0: sentences -> $data/text"
+  python local/make_text.py --out "$data/text" --n-train "$n_train" --n-test "$n_test"
+fi
+
+if stage_on 1 && $own_pairs; then
+  echo "== stage 1: natural speech ($voice) -> $data/natural"
+  vcgan festival-corpus --voice "$voice" --text "$data/text/train.txt" --out "$data/natural/train"
+  vcgan festival-corpus --voice "$voice" --text "$data/text/test.txt" --out "$data/natural/test"
+fi
+
+if stage_on 2 && $own_pairs; then
+  echo "== stage 2: synthetic/natural pairs ($kind) -> $pairs"
+  vcgan tts-pairs --kind "$kind" --train "$data/natural/train" --test "$data/natural/test" --out "$pairs" \
+    --folds "$folds" --steps "$acoustic_steps" --config "$conf" "${jobs_arg[@]}"
+fi
+
+if stage_on 3; then
+  echo "== stage 3: features -> $feats"
+  vcgan prepare --corpus "$pairs" --layout split --speakers synthetic natural --config "$conf" --out "$feats" "${jobs_arg[@]}"
+fi
+
+if stage_on 4; then
+  echo "== stage 4: train -> $expdir/train"
+  vcgan train --config "$conf" data.feats_dir="$feats" out_dir="$expdir/train" "${train_args[@]}"
+fi
+
+if stage_on 5; then
+  echo "== stage 5: postfilter $pairs/synthetic/test"
+  vcgan postfilter --checkpoint "$expdir/train/checkpoints/latest.pt" "$pairs/synthetic/test" -o "$expdir/postfiltered/gan"
+  vcgan postfilter --gv-scaling "$feats" --kind "$kind" "$pairs/synthetic/test" -o "$expdir/postfiltered/gv_scaling"
+fi
+
+if stage_on 6; then
+  echo "== stage 6: evaluate against $pairs/natural/test"
+  vcgan evaluate --postfilter "$pairs/natural/test" "$pairs/synthetic/test" "$expdir/postfiltered/gv_scaling" \
+    "$expdir/postfiltered/gan" --names "synthetic,GV scaling,GAN postfilter" -o "$expdir/eval/postfilter" \
+    --title "GAN postfilter ($kind), $voice, test sentences" "${jobs_arg[@]}"
+  echo "summary: $expdir/eval/postfilter.md"
+fi

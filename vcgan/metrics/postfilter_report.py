@@ -1,0 +1,177 @@
+"""`vcgan evaluate --postfilter`: judge postfiltered speech against natural speech.
+
+For every system (a directory of files named like the natural ones: synthetic input,
+postfiltered, GV-scaled, ...) it reports MCD and log-F0 RMSE (:mod:`.mcd`), the log-GV
+and modulation-spectrum distances of the mel-cepstra to natural speech, and the
+log-spectral distance of STFT log-amplitudes, and draws GV and MS curves and a
+spectrogram comparison as PNG.
+"""
+from __future__ import annotations
+
+import json
+import os
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import VcganError
+from ..features.alignment import align_frames
+from ..features.audio import list_audio, load_audio
+from ..features.stft import STFTConfig, stft_analyze
+from ..fileio import atomic_write_text
+from .mcd import MCD_ORDER, metric_alpha, score_features
+from .postfilter import (MS_FRAMES, global_variance, log_gv_distance, log_spectral_distance, modulation_frequencies,
+                         modulation_spectrum, ms_distance)
+
+
+def _analyse(args):
+    import pysptk
+    import pyworld
+
+    path, sr = args
+    x = load_audio(path, sr)
+    f0, t = pyworld.harvest(x, sr, frame_period=5.0)
+    sp = pyworld.cheaptrick(x, f0, t, sr)
+    mc = pysptk.sp2mc(sp, MCD_ORDER, metric_alpha(sr))
+    logamp, _ = stft_analyze(x, STFTConfig(sample_rate=sr))
+    return {"mc": mc, "f0": f0, "logamp": logamp}
+
+
+def _silence_mask(mc: np.ndarray) -> np.ndarray:
+    from .mcd import SILENCE_C0_RANGE
+
+    return mc[:, 0] > mc[:, 0].max() - SILENCE_C0_RANGE
+
+
+def evaluate_postfilter(natural_dir, systems: dict, sample_rate: int = 16000, jobs: int | None = None,
+                        progress: bool = True) -> tuple[dict, dict]:
+    """(result, curves): measures per system, and the GV/MS curves and one spectrogram each for plotting."""
+    from tqdm import tqdm
+
+    natural_dir = Path(natural_dir)
+    refs = {p.stem: p for p in list_audio(natural_dir)} if natural_dir.is_dir() else {}
+    if not refs:
+        raise VcganError(f"{natural_dir}: no natural audio files")
+    names = None
+    for name, d in systems.items():
+        d = Path(d)
+        if not d.is_dir():
+            raise VcganError(f"{d}: not a directory (system {name!r})")
+        have = {p.stem for p in list_audio(d)} & set(refs)
+        if not have:
+            raise VcganError(f"{d}: no file has a same-named natural file in {natural_dir}")
+        names = have if names is None else names & have
+    names = sorted(names)
+    if not names:
+        raise VcganError("the systems share no file name with each other and the natural speech")
+    files = {"natural": [refs[n] for n in names]}
+    for name, d in systems.items():
+        by_stem = {p.stem: p for p in list_audio(Path(d))}
+        files[name] = [by_stem[n] for n in names]
+    jobs = min(jobs or os.cpu_count() or 1, len(names) * len(files))
+    keys = [(k, i) for k in files for i in range(len(names))]
+    args = [(str(files[k][i]), sample_rate) for k, i in keys]
+    with ProcessPoolExecutor(jobs) as pool:
+        done = list(tqdm(pool.map(_analyse, args), total=len(args), desc="analysing", disable=not progress))
+    feats = {}
+    for (k, i), a in zip(keys, done):
+        feats.setdefault(k, []).append(a)
+
+    nat = feats["natural"]
+    nat_mc = [a["mc"][_silence_mask(a["mc"])] for a in nat]
+    gv_nat, ms_nat = global_variance(nat_mc), modulation_spectrum([a["mc"] for a in nat], MS_FRAMES)
+    result = {"natural_dir": str(natural_dir), "files": len(names), "systems": {}}
+    curves = {"gv": {"natural": gv_nat}, "ms": {"natural": ms_nat}, "spectrogram": {"natural": nat[0]["logamp"]},
+              "example": names[0]}
+    for name in systems:
+        sys_feats = feats[name]
+        scores, lsds = [], []
+        for n, a, r in zip(names, sys_feats, nat):
+            keep_r, keep_s = _silence_mask(r["mc"]), _silence_mask(a["mc"])
+            scores.append(score_features(n, r["mc"][keep_r], r["f0"][keep_r], a["mc"][keep_s], a["f0"][keep_s]))
+            idx, _ = align_frames(a["logamp"], r["logamp"])  # frame by frame unless lengths differ
+            lsds.append(log_spectral_distance(a["logamp"], r["logamp"][idx]))
+        mc = [a["mc"][_silence_mask(a["mc"])] for a in sys_feats]
+        gv, ms = global_variance(mc), modulation_spectrum([a["mc"] for a in sys_feats], MS_FRAMES)
+        result["systems"][name] = {
+            "dir": str(systems[name]),
+            "mcd": float(np.mean([s.mcd for s in scores])),
+            "log_f0_rmse": float(np.nanmean([s.log_f0_rmse for s in scores])),
+            "log_gv_distance": log_gv_distance(gv, gv_nat),
+            "ms_distance": ms_distance(ms, ms_nat),
+            "lsd": float(np.mean(lsds)),
+        }
+        curves["gv"][name], curves["ms"][name] = gv, ms
+        curves["spectrogram"][name] = sys_feats[0]["logamp"]
+    return result, curves
+
+
+def markdown(result: dict, title: str | None = None) -> str:
+    lines = [f"### {title}", ""] if title else []
+    lines += [f"{result['files']} files against natural speech in `{result['natural_dir']}`", "",
+              "| system | MCD [dB] | log-F0 RMSE | log-GV distance | MS distance [dB] | LSD [dB] |",
+              "|---|---:|---:|---:|---:|---:|"]
+    for name, r in result["systems"].items():
+        lines.append(f"| {name} | {r['mcd']:.2f} | {r['log_f0_rmse']:.4f} | {r['log_gv_distance']:.3f} | "
+                     f"{r['ms_distance']:.2f} | {r['lsd']:.2f} |")
+    return "\n".join(lines) + "\n"
+
+
+def plot_curves(curves: dict, out_prefix) -> list[Path]:
+    """gv.png, ms.png and spectrograms.png beside ``out_prefix``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out_prefix = Path(out_prefix)
+    written = []
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for name, gv in curves["gv"].items():
+        ax.semilogy(np.arange(1, len(gv)), gv[1:], label=name, lw=2 if name == "natural" else 1.2)
+    ax.set(xlabel="mel-cepstral coefficient", ylabel="global variance", title="Global variance")
+    ax.legend()
+    fig.tight_layout()
+    written.append(out_prefix.parent / f"{out_prefix.name}_gv.png")
+    fig.savefig(written[-1], dpi=110)
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    freqs = modulation_frequencies(MS_FRAMES)
+    for name, ms in curves["ms"].items():
+        ax.plot(freqs, ms[:, 1:].mean(1), label=name, lw=2 if name == "natural" else 1.2)
+    ax.set(xlabel="modulation frequency [Hz]", ylabel="power [dB], mean over c1..",
+           title="Modulation spectrum of the mel-cepstra", xlim=(0, freqs[-1]))
+    ax.legend()
+    fig.tight_layout()
+    written.append(out_prefix.parent / f"{out_prefix.name}_ms.png")
+    fig.savefig(written[-1], dpi=110)
+    plt.close(fig)
+
+    specs = curves["spectrogram"]
+    fig, axes = plt.subplots(len(specs), 1, figsize=(8, 1.9 * len(specs)), sharex=True)
+    axes = np.atleast_1d(axes)
+    db = {k: 20 / np.log(10) * v for k, v in specs.items()}
+    top = max(v.max() for v in db.values())
+    for ax, (name, s) in zip(axes, db.items()):
+        ax.imshow(s.T, origin="lower", aspect="auto", vmin=top - 80, vmax=top, cmap="magma")
+        ax.set_ylabel(name, fontsize=8)
+        ax.set_yticks([])
+    axes[-1].set_xlabel(f"frames (5 ms) of {curves['example']}")
+    fig.tight_layout()
+    written.append(out_prefix.parent / f"{out_prefix.name}_spectrograms.png")
+    fig.savefig(written[-1], dpi=110)
+    plt.close(fig)
+    return written
+
+
+def write_postfilter_report(result: dict, curves: dict, out_prefix, title: str | None = None) -> list[Path]:
+    out_prefix = Path(out_prefix)
+    out_prefix.parent.mkdir(parents=True, exist_ok=True)
+    js, md = out_prefix.with_suffix(".json"), out_prefix.with_suffix(".md")
+    atomic_write_text(js, json.dumps(result, indent=1))
+    pngs = plot_curves(curves, out_prefix)
+    body = markdown(result, title) + "\n" + "\n".join(f"![{p.stem}]({p.name})" for p in pngs) + "\n"
+    atomic_write_text(md, body)
+    return [js, md, *pngs]
