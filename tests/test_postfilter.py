@@ -310,3 +310,17 @@ def test_gv_scaling_baseline_and_postfilter_evaluation(postfilter_corpus, tmp_pa
     # both a checkpoint and the baseline, or neither, is an error
     assert main(["postfilter", str(root / "synthetic"), "-o", str(tmp_path / "x")]) == 2
     assert main(["evaluate", str(root / "natural"), str(root / "synthetic"), str(gv_dir)]) == 2
+
+
+def test_feature_matching_compares_discriminator_features(postfilter_corpus, tmp_path):
+    from vcgan.training import build
+
+    _, feats_dir = postfilter_corpus
+    model, data = build(_cfg("gan_postfilter_mcep", feats_dir, tmp_path / "run", **{"loss.fm_weight": 10.0}))
+    batch = data.next_batch()
+    out = model.generate(batch, 0)
+    losses = model.losses("g", batch, out, 0)
+    d = model.discriminators["d"]
+    want = sum((f - r).abs().mean() for f, r in zip(d.features(out["fake"]), d.features(batch["y"]))) / 4
+    torch.testing.assert_close(losses["fm"], want)
+    torch.testing.assert_close(losses["total"], losses["adv"] + 10.0 * losses["fm"])

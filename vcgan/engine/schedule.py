@@ -84,6 +84,10 @@ class Schedule:
                 value = v
         return value
 
+    def max(self) -> float:
+        """The largest value the schedule ever takes."""
+        return max(v for _, v in self.points)
+
     def __repr__(self):
         unit = "%" if self.kind == "progress" else ""
         shown = [(f"{100 * s:g}%" if unit else s, v) for s, v in self.points]

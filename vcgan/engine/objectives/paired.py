@@ -22,11 +22,15 @@ class PairedObjective(GANModel):
     the output alone. Its loss is scaled by ``d_scale`` (pix2pix: 0.5, which slows D
     relative to G). A discriminator that normalises over the batch (BatchNorm) is called
     separately on real and fake.
+
+    ``fm_weight`` adds feature matching: the L1 distance between the discriminator's
+    intermediate features of real and generated samples (the D must provide
+    ``features(x) -> list of tensors``), a steadier signal than the adversarial loss alone.
     """
 
     def __init__(self, generator: nn.Module, discriminator: nn.Module, *, adversarial: str = "nonsaturating",
                  adv_weight=1.0, recon: str = "l1", recon_weight=100.0, conditional_d: bool = True,
-                 cond_dim: int = 1, d_scale: float = 0.5):
+                 cond_dim: int = 1, d_scale: float = 0.5, fm_weight=0.0):
         super().__init__()
         self.generators = nn.ModuleDict({"g": generator})
         self.discriminators = nn.ModuleDict({"d": discriminator})
@@ -35,6 +39,9 @@ class PairedObjective(GANModel):
         self.recon = reconstruction_loss(recon, "loss.recon")
         self.recon_weight = Schedule(recon_weight, "loss.recon_weight")
         self.conditional_d, self.cond_dim, self.d_scale = conditional_d, cond_dim, float(d_scale)
+        self.fm_weight = Schedule(fm_weight, "loss.fm_weight")
+        if self.fm_weight.max() > 0 and not hasattr(discriminator, "features"):
+            raise ValueError("loss.fm_weight: feature matching needs a discriminator with features()")
 
     def _d_input(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return torch.cat([x.to(y.dtype), y], self.cond_dim) if self.conditional_d else y
@@ -51,6 +58,14 @@ class PairedObjective(GANModel):
             if w_adv > 0:
                 losses["adv"] = self.adv.g_loss(d(self._d_input(x, fake)))
                 total = total + w_adv * losses["adv"]
+            w_fm = self.fm_weight(step)
+            if w_fm > 0:
+                with torch.no_grad():
+                    real_feats = d.features(self._d_input(x, y))
+                fake_feats = d.features(self._d_input(x, fake))
+                losses["fm"] = sum((f.float() - r.float()).abs().mean() for f, r in zip(fake_feats, real_feats)) / len(
+                    real_feats)
+                total = total + w_fm * losses["fm"]
             losses["recon"] = self.recon(fake.float(), y.float())
             losses["total"] = total + w_rec * losses["recon"]
             return losses

@@ -47,6 +47,7 @@ LOSS_DEFAULTS = {
     "recon_weight": 0.0,  # papers: none (the residual keeps the input); > 0 ties outputs to the natural frames
     "conditional_d": False,  # D judges (synthetic input, output) pairs instead of the output alone
     "d_scale": 1.0,
+    "fm_weight": 0.0,  # feature matching on D's hidden layers (nnsvs: 10); papers: none
 }
 DATA_DEFAULTS = {
     "feats_dir": "exp/feats",
@@ -75,11 +76,14 @@ def _networks(model: dict, loss: dict):
     return g, d
 
 
+def _objective_options(loss: dict) -> dict:
+    return dict(adversarial=loss["adversarial"], adv_weight=loss["adv_weight"], recon=loss["recon"],
+                recon_weight=loss["recon_weight"], conditional_d=loss["conditional_d"], cond_dim=1,
+                d_scale=loss["d_scale"], fm_weight=loss["fm_weight"])
+
+
 def _paired(model: dict, loss: dict) -> PairedObjective:
-    g, d = _networks(model, loss)
-    return PairedObjective(g, d, adversarial=loss["adversarial"], adv_weight=loss["adv_weight"], recon=loss["recon"],
-                           recon_weight=loss["recon_weight"], conditional_d=loss["conditional_d"], cond_dim=1,
-                           d_scale=loss["d_scale"])
+    return PairedObjective(*_networks(model, loss), **_objective_options(loss))
 
 
 class _Meta:
@@ -94,10 +98,7 @@ class _Meta:
 
 class MelCepstrumPostfilter(_Meta, PairedObjective):
     def __init__(self, meta: dict, loss: dict):
-        g, d = _networks(meta["model"], loss)
-        PairedObjective.__init__(self, g, d, adversarial=loss["adversarial"], adv_weight=loss["adv_weight"],
-                                 recon=loss["recon"], recon_weight=loss["recon_weight"],
-                                 conditional_d=loss["conditional_d"], cond_dim=1, d_scale=loss["d_scale"])
+        PairedObjective.__init__(self, *_networks(meta["model"], loss), **_objective_options(loss))
         self.meta = meta
 
 
@@ -240,7 +241,7 @@ def check(cfg: dict) -> None:
 FAMILY = register(Family(
     name="gan_postfilter", tasks=tuple(TASKS), defaults=defaults, build=build_task, load=load_postfilter,
     synthetic=synthetic, check=check,
-    types={"model.band_edges": list, **{f"loss.{k}": "schedule" for k in ("adv_weight", "recon_weight")}},
+    types={"model.band_edges": list, **{f"loss.{k}": "schedule" for k in ("adv_weight", "recon_weight", "fm_weight")}},
     minimums=[("data.segment_frames", 8), ("data.batch_size", 1), ("model.kernel", 1)],
     description="GAN postfilters for synthetic speech (mel-cepstrum GAN-PF; band-split STFT GAN-PF)",
 ))

@@ -67,6 +67,15 @@ class TextureDiscriminator(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x[..., self.passthrough:])
 
+    def features(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Each hidden layer's activations (feature matching)."""
+        h, out = x[..., self.passthrough:], []
+        for layer in self.net[:-1]:
+            h = layer(h)
+            if isinstance(layer, nn.LeakyReLU):
+                out.append(h)
+        return out
+
 
 def postfilter_in_chunks(g: TexturePostfilter, x: torch.Tensor, noise: torch.Tensor, chunk_frames: int) -> torch.Tensor:
     """``g(x, noise)`` for a long ``(1, 1, frames, dims)`` input, ``chunk_frames`` output frames
