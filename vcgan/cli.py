@@ -132,6 +132,10 @@ def _tts_pairs(a):
     from .tts.acoustic import AcousticConfig
     from .tts.pairs import make_pairs
 
+    if a.threads:
+        import torch
+
+        torch.set_num_threads(a.threads)
     features = FeatureConfig.from_dict(resolve_config(a.config, [])["features"]) if a.config else FeatureConfig()
     acoustic = AcousticConfig(steps=a.steps, seed=a.seed)
     report = make_pairs(a.train, a.test, a.out, a.kind, a.folds, features,
@@ -231,7 +235,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True, help="writes OUT/{natural,synthetic}/{train,test}/*.wav and pairs.json")
     s.add_argument("--kind", default="mcep", choices=["mcep", "stft"])
     s.add_argument("--folds", type=int, default=4)
-    s.add_argument("--steps", type=int, default=1500, help="acoustic model training steps per fold")
+    s.add_argument("--steps", type=int, default=1000, help="acoustic model training steps per fold")
+    s.add_argument("--threads", type=int, default=None, help="torch threads for the acoustic model")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--config", help="YAML whose 'features' section sets the WORLD analysis")
     s.add_argument("--jobs", type=int, default=None)

@@ -22,10 +22,11 @@ voice=kal_diphone  # festival voice of the natural speech (recorded diphones)
 n_train=200
 n_test=20
 folds=4            # acoustic model folds: training sentences get out-of-fold predictions
-acoustic_steps=1500
+acoustic_steps=1000
 pairs=""           # an existing pair corpus instead of stages 0-2
 tag=""
-jobs=""
+jobs=""           # parallel processes for analysis (default: all cores)
+threads=""        # torch threads of the acoustic model (default: torch's)
 
 parse_options "$0" "$@"
 conf=${conf:-conf/${kind}_cpu.yaml}
@@ -54,7 +55,7 @@ fi
 if stage_on 2 && $own_pairs; then
   echo "== stage 2: synthetic/natural pairs ($kind) -> $pairs"
   vcgan tts-pairs --kind "$kind" --train "$data/natural/train" --test "$data/natural/test" --out "$pairs" \
-    --folds "$folds" --steps "$acoustic_steps" --config "$conf" "${jobs_arg[@]}"
+    --folds "$folds" --steps "$acoustic_steps" --config "$conf" "${jobs_arg[@]}" ${threads:+--threads "$threads"}
 fi
 
 if stage_on 3; then

@@ -24,10 +24,10 @@ class AcousticConfig:
     layers: int = 4
     kernel: int = 5
     dropout: float = 0.1
-    steps: int = 1500
+    steps: int = 1000
     lr: float = 1e-3
     batch_size: int = 8
-    crop_frames: int = 256
+    crop_frames: int = 128
     seed: int = 0
 
 
