@@ -324,3 +324,14 @@ def test_feature_matching_compares_discriminator_features(postfilter_corpus, tmp
     want = sum((f - r).abs().mean() for f, r in zip(d.features(out["fake"]), d.features(batch["y"]))) / 4
     torch.testing.assert_close(losses["fm"], want)
     torch.testing.assert_close(losses["total"], losses["adv"] + 10.0 * losses["fm"])
+
+
+def test_band_edge_jump_sees_a_seam():
+    from vcgan.metrics.postfilter_report import band_edge_bins, edge_jump
+
+    layout = BandLayout.even(64, 2, 8)
+    assert band_edge_bins([list(e) for e in layout.edges]) == [28, 36]
+    smooth = np.tile(np.linspace(0, 1, 64), (10, 1))
+    seam = smooth.copy()
+    seam[:, 36:] += 0.5  # a step where the upper band ends its overlap
+    assert edge_jump([seam], [28, 36]) > 5 * edge_jump([smooth], [28, 36])

@@ -90,7 +90,17 @@ def _evaluate(a):
         names = a.names.split(",") if a.names else [Path(d).name for d in a.conv_dir]
         if len(names) != len(a.conv_dir) or len(set(names)) != len(names):
             raise VcganError(f"--names: give {len(a.conv_dir)} distinct names, one per directory; got {names}")
-        result, curves = evaluate_postfilter(a.ref_dir, dict(zip(names, a.conv_dir)), a.sample_rate, a.jobs)
+        edges = None
+        if a.band_edges_from:
+            from .engine.checkpoint import load_checkpoint
+            from .metrics.postfilter_report import band_edge_bins
+
+            bands = (load_checkpoint(a.band_edges_from).get("meta") or {}).get("bands")
+            if not bands:
+                raise VcganError(f"{a.band_edges_from}: not a band-split (STFT) postfilter checkpoint")
+            edges = band_edge_bins(bands)
+        result, curves = evaluate_postfilter(a.ref_dir, dict(zip(names, a.conv_dir)), a.sample_rate, a.jobs,
+                                             edge_bins=edges)
         out = Path(a.output) if a.output else Path(a.conv_dir[0]).parent / "postfilter_evaluation"
         written = write_postfilter_report(result, curves, out, a.title)
         print(markdown(result, a.title))
@@ -249,6 +259,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--postfilter", action="store_true", help="postfilter measures (MCD, GV, MS, LSD + plots) of "
                                                             "each directory against the natural speech in REF_DIR")
     s.add_argument("--names", help="--postfilter: comma-separated system names (default: the directory names)")
+    s.add_argument("--band-edges-from", metavar="CKPT", help="--postfilter: also measure the jump across the band "
+                                                            "edges of this STFT postfilter checkpoint")
     s.add_argument("-o", "--output", help="output prefix for .json/.md (default CONV_DIR/evaluation)")
     s.add_argument("--sample-rate", type=int, default=16000)
     s.add_argument("--jobs", type=int, default=None)

@@ -76,8 +76,10 @@ fi
 
 if stage_on 6; then
   echo "== stage 6: evaluate against $pairs/natural/test"
+  edges=()
+  [ "$kind" = stft ] && edges=(--band-edges-from "$expdir/train/checkpoints/latest.pt")
   vcgan evaluate --postfilter "$pairs/natural/test" "$pairs/synthetic/test" "$expdir/postfiltered/gv_scaling" \
     "$expdir/postfiltered/gan" --names "synthetic,GV scaling,GAN postfilter" -o "$expdir/eval/postfilter" \
-    --title "GAN postfilter ($kind), $voice, test sentences" "${jobs_arg[@]}"
+    --title "GAN postfilter ($kind), $voice, test sentences" "${edges[@]}" "${jobs_arg[@]}"
   echo "summary: $expdir/eval/postfilter.md"
 fi

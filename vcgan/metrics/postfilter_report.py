@@ -44,9 +44,25 @@ def _silence_mask(mc: np.ndarray) -> np.ndarray:
     return mc[:, 0] > mc[:, 0].max() - SILENCE_C0_RANGE
 
 
+def edge_jump(logamp_list, bins) -> float:
+    """Mean |S[k] - S[k-1]| in dB over frames, utterances and the given bins ``k``: a seam
+    between frequency bands shows as a larger jump at the bands' edges than natural speech has."""
+    from .postfilter import NEPER_TO_DB
+
+    bins = np.asarray(sorted(set(int(b) for b in bins)))
+    return float(np.mean([np.abs(NEPER_TO_DB * (s[:, bins] - s[:, bins - 1])).mean() for s in logamp_list]))
+
+
+def band_edge_bins(edges) -> list[int]:
+    """The bins where a band starts or ends inside the spectrum, for [[start, stop], ...] band edges."""
+    inner = [a for a, _ in edges[1:]] + [b for _, b in edges[:-1]]
+    return sorted(set(int(k) for k in inner))
+
+
 def evaluate_postfilter(natural_dir, systems: dict, sample_rate: int = 16000, jobs: int | None = None,
-                        progress: bool = True) -> tuple[dict, dict]:
-    """(result, curves): measures per system, and the GV/MS curves and one spectrogram each for plotting."""
+                        progress: bool = True, edge_bins=None) -> tuple[dict, dict]:
+    """(result, curves): measures per system, and the GV/MS curves and one spectrogram each for plotting.
+    With ``edge_bins`` (STFT band edges) the jump across those bins is reported too."""
     from tqdm import tqdm
 
     natural_dir = Path(natural_dir)
@@ -82,6 +98,9 @@ def evaluate_postfilter(natural_dir, systems: dict, sample_rate: int = 16000, jo
     nat_mc = [a["mc"][_silence_mask(a["mc"])] for a in nat]
     gv_nat, ms_nat = global_variance(nat_mc), modulation_spectrum([a["mc"] for a in nat], MS_FRAMES)
     result = {"natural_dir": str(natural_dir), "files": len(names), "systems": {}}
+    if edge_bins:
+        result["edge_bins"] = [int(b) for b in edge_bins]
+        result["natural_edge_jump"] = edge_jump([a["logamp"] for a in nat], edge_bins)
     curves = {"gv": {"natural": gv_nat}, "ms": {"natural": ms_nat}, "spectrogram": {"natural": nat[0]["logamp"]},
               "example": names[0]}
     for name in systems:
@@ -102,6 +121,8 @@ def evaluate_postfilter(natural_dir, systems: dict, sample_rate: int = 16000, jo
             "ms_distance": ms_distance(ms, ms_nat),
             "lsd": float(np.mean(lsds)),
         }
+        if edge_bins:
+            result["systems"][name]["edge_jump"] = edge_jump([a["logamp"] for a in sys_feats], edge_bins)
         curves["gv"][name], curves["ms"][name] = gv, ms
         curves["spectrogram"][name] = sys_feats[0]["logamp"]
     return result, curves
@@ -115,6 +136,10 @@ def markdown(result: dict, title: str | None = None) -> str:
     for name, r in result["systems"].items():
         lines.append(f"| {name} | {r['mcd']:.2f} | {r['log_f0_rmse']:.4f} | {r['log_gv_distance']:.3f} | "
                      f"{r['ms_distance']:.2f} | {r['lsd']:.2f} |")
+    if "edge_bins" in result:
+        lines += ["", f"Jump across the band edges (bins {result['edge_bins']}), mean |S[k] - S[k-1]|: natural "
+                      f"{result['natural_edge_jump']:.2f} dB; "
+                  + "; ".join(f"{n} {r['edge_jump']:.2f} dB" for n, r in result["systems"].items())]
     return "\n".join(lines) + "\n"
 
 
