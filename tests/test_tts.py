@@ -109,3 +109,18 @@ def test_tts_pairs_on_festival_speech(tmp_path):
     (tmp_path / "test" / "kal_004.seg").unlink()
     assert main(["tts-pairs", "--train", str(tmp_path / "train"), "--test", str(tmp_path / "test"),
                  "--out", str(tmp_path / "p2"), "--folds", "3", "--steps", "5", "--jobs", "1"]) == 2
+
+
+@pytest.mark.skipif(__import__("shutil").which("festival") is None, reason="needs Debian festival + festvox-kallpc16k")
+def test_festival_corpus_speaks_a_text_list_with_segments(tmp_path):
+    from vcgan.cli import main
+
+    text = tmp_path / "t.txt"
+    text.write_text("a_001|Good morning.\na_002|The red bus is late again.\n")
+    out = tmp_path / "out"
+    assert main(["festival-corpus", "--text", str(text), "--out", str(out)]) == 0
+    for uid in ("a_001", "a_002"):
+        segs = read_segments(out / f"{uid}.seg")
+        x = load_audio(out / f"{uid}.wav", 16000)
+        assert abs(len(x) / 16000 - segs[-1].end) < 0.05
+    assert main(["festival-corpus", "--text", str(text), "--out", str(out), "--voice", "no_such_voice"]) == 2
