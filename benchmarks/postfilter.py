@@ -10,6 +10,7 @@ postfilter's weights are random (the timing does not depend on them).
 from __future__ import annotations
 
 import argparse
+import resource
 import time
 from pathlib import Path
 
@@ -46,7 +47,7 @@ def main(argv=None):
     dt = (time.perf_counter() - t0) / a.steps
     where = f"[{trainer.hardware}] precision={trainer.precision} threads={torch.get_num_threads()}"
     print(f"{a.config}: {cfg['task']} batch={cfg['data']['batch_size']} frames={cfg['data']['segment_frames']} "
-          f"{where}: {dt:.3f} s/step")
+          f"{where}: {dt:.3f} s/step, peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
 
     from vcgan.models.gan_postfilter import load_postfilter
     from vcgan.postfilter import SpeechPostfilter
@@ -65,7 +66,8 @@ def main(argv=None):
     filt(feats)
     net = time.perf_counter() - t0
     print(f"{a.config}: vcgan postfilter {where}: {len(files)} files, {seconds:.1f} s of audio: real-time factor "
-          f"{spent / seconds:.3f} (network alone {net / seconds:.4f})")
+          f"{spent / seconds:.3f} (network alone {net / seconds:.4f}), peak RSS "
+          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from typing import Callable
 import numpy as np
 import torch
 
+from .features.audio import limit_peak
 from .features.f0 import convert_f0
 from .features.world import FeatureConfig, WorldFeatures, analyze, synthesize
 
@@ -108,9 +109,7 @@ def convert_features(
 
 def convert_waveform(x: np.ndarray, cfg: FeatureConfig, source: SpeakerStats, target: SpeakerStats,
                      mapping: Mapping = identity, **kw) -> np.ndarray:
-    y = synthesize(convert_features(analyze(x, cfg), source, target, mapping, **kw), cfg)
-    peak = np.max(np.abs(y))
-    return y / peak * 0.98 if peak > 0.98 else y
+    return limit_peak(synthesize(convert_features(analyze(x, cfg), source, target, mapping, **kw), cfg))
 
 
 def sample_media(utterance: WorldFeatures, features: FeatureConfig, stats: dict, source: str, target: str,

@@ -10,7 +10,7 @@ from .conversion import SpeakerStats, convert_waveform, identity
 from .engine.checkpoint import inference_state, load_checkpoint
 from .engine.registry import family_named
 from .errors import CheckpointError, VcganError
-from .features.audio import AUDIO_EXTENSIONS, list_audio, load_audio, save_audio
+from .features.audio import load_audio, output_paths, save_audio
 from .features.world import FeatureConfig
 
 
@@ -76,15 +76,7 @@ class Converter:
                       progress: bool = True) -> list[Path]:
         """Convert a file or every audio file of a directory; outputs are ``.wav`` named after inputs."""
         self.check(source, target)
-        inputs, out = Path(inputs), Path(out)
-        if inputs.is_dir():
-            files = list_audio(inputs)
-            if not files:
-                raise VcganError(f"{inputs}: no audio files ({', '.join(AUDIO_EXTENSIONS)})")
-            targets = [out / f"{f.stem}.wav" for f in files]
-        else:
-            files = [inputs]
-            targets = [out if out.suffix.lower() in (".wav", ".flac") else out / f"{inputs.stem}.wav"]
+        files, targets = output_paths(inputs, out)
         written = []
         for f, t in tqdm(list(zip(files, targets)), desc=f"convert {source}->{target}", unit="utt", disable=not progress):
             x = load_audio(f, self.features.sample_rate)

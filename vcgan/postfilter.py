@@ -13,7 +13,7 @@ import numpy as np
 
 from .engine.checkpoint import inference_state, load_checkpoint
 from .errors import CheckpointError, VcganError
-from .features.audio import list_audio, load_audio, save_audio
+from .features.audio import limit_peak, load_audio, output_paths, save_audio
 from .features.cache import extract_file
 from .features.stft import STFTConfig, stft_analyze, stft_synthesize
 from .features.world import FeatureConfig, WorldFeatures, synthesize
@@ -27,20 +27,9 @@ class _FilesMixin:
         """Postfilter a file or every audio file of a directory into ``out`` (a file for one input, else a directory)."""
         from tqdm import tqdm
 
-        inputs, out = Path(inputs), Path(out)
-        if inputs.is_dir():
-            files = list_audio(inputs)
-            if not files:
-                raise VcganError(f"{inputs}: no audio files")
-            targets = [out / f"{p.stem}.wav" for p in files]
-        elif inputs.is_file():
-            files, targets = [inputs], [out if out.suffix.lower() in (".wav", ".flac") else out / f"{inputs.stem}.wav"]
-        else:
-            raise VcganError(f"{inputs}: no such file or directory")
+        files, targets = output_paths(inputs, out)
         for src, dst in tqdm(list(zip(files, targets)), desc="postfilter", unit="file", disable=not progress):
-            y = self.filter_file(src, seed, griffin_lim, chunk_frames)
-            peak = np.max(np.abs(y))
-            save_audio(dst, y / peak * 0.99 if peak > 0.99 else y, self.sample_rate)
+            save_audio(dst, limit_peak(self.filter_file(src, seed, griffin_lim, chunk_frames), 0.99), self.sample_rate)
         return targets
 
     def filter_file(self, path, seed: int = 0, griffin_lim: bool = False, chunk_frames: int = 2000) -> np.ndarray:

@@ -66,3 +66,24 @@ def list_audio(directory: str | os.PathLike) -> list[Path]:
     """Audio files directly inside ``directory``, sorted by name."""
     directory = Path(directory)
     return sorted(p for p in directory.iterdir() if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS)
+
+
+def output_paths(inputs, out) -> tuple[list[Path], list[Path]]:
+    """(input files, output .wav paths) for a command that maps audio to audio: every audio
+    file of a directory into the directory ``out``, or one file into ``out`` (a .wav/.flac
+    path, else a directory)."""
+    inputs, out = Path(inputs), Path(out)
+    if inputs.is_dir():
+        files = list_audio(inputs)
+        if not files:
+            raise AudioError(f"{inputs}: no audio files ({', '.join(AUDIO_EXTENSIONS)})")
+        return files, [out / f"{f.stem}.wav" for f in files]
+    if not inputs.is_file():
+        raise AudioError(f"{inputs}: no such file or directory")
+    return [inputs], [out if out.suffix.lower() in (".wav", ".flac") else out / f"{inputs.stem}.wav"]
+
+
+def limit_peak(y: np.ndarray, peak: float = 0.98) -> np.ndarray:
+    """``y`` scaled down so that its largest magnitude is ``peak``, if it is above that."""
+    top = np.max(np.abs(y))
+    return y / top * peak if top > peak else y

@@ -31,13 +31,23 @@ def metric_alpha(sample_rate: int) -> float:
     return LITERATURE_ALPHA.get(sample_rate, float(pysptk.util.mcepalpha(sample_rate)))
 
 
-def analysis_for_metrics(x: np.ndarray, sample_rate: int) -> tuple[np.ndarray, np.ndarray]:
-    """(mel-cepstrum [T, 25], F0 [T]) of non-silent frames."""
+def metric_analysis(x: np.ndarray, sample_rate: int) -> tuple[np.ndarray, np.ndarray]:
+    """(mel-cepstrum [T, 25], F0 [T]) of every frame, as the measures define them."""
     x = np.ascontiguousarray(x, dtype=np.float64)
     f0, t = pyworld.harvest(x, sample_rate, frame_period=5.0)
     sp = pyworld.cheaptrick(x, f0, t, sample_rate)
-    mc = pysptk.sp2mc(sp, MCD_ORDER, metric_alpha(sample_rate))
-    keep = mc[:, 0] > mc[:, 0].max() - SILENCE_C0_RANGE
+    return pysptk.sp2mc(sp, MCD_ORDER, metric_alpha(sample_rate)), f0
+
+
+def non_silent(mc: np.ndarray) -> np.ndarray:
+    """Mask of the frames whose c0 lies within SILENCE_C0_RANGE of the utterance maximum."""
+    return mc[:, 0] > mc[:, 0].max() - SILENCE_C0_RANGE
+
+
+def analysis_for_metrics(x: np.ndarray, sample_rate: int) -> tuple[np.ndarray, np.ndarray]:
+    """(mel-cepstrum [T, 25], F0 [T]) of non-silent frames."""
+    mc, f0 = metric_analysis(x, sample_rate)
+    keep = non_silent(mc)
     return mc[keep], f0[keep]
 
 

@@ -20,28 +20,17 @@ from ..features.alignment import align_frames
 from ..features.audio import list_audio, load_audio
 from ..features.stft import STFTConfig, stft_analyze
 from ..fileio import atomic_write_text
-from .mcd import MCD_ORDER, metric_alpha, score_features
+from .mcd import metric_analysis, non_silent, score_features
 from .postfilter import (MS_FRAMES, global_variance, log_gv_distance, log_spectral_distance, modulation_frequencies,
                          modulation_spectrum, ms_distance)
 
 
 def _analyse(args):
-    import pysptk
-    import pyworld
-
     path, sr = args
     x = load_audio(path, sr)
-    f0, t = pyworld.harvest(x, sr, frame_period=5.0)
-    sp = pyworld.cheaptrick(x, f0, t, sr)
-    mc = pysptk.sp2mc(sp, MCD_ORDER, metric_alpha(sr))
+    mc, f0 = metric_analysis(x, sr)
     logamp, _ = stft_analyze(x, STFTConfig(sample_rate=sr))
-    return {"mc": mc, "f0": f0, "logamp": logamp}
-
-
-def _silence_mask(mc: np.ndarray) -> np.ndarray:
-    from .mcd import SILENCE_C0_RANGE
-
-    return mc[:, 0] > mc[:, 0].max() - SILENCE_C0_RANGE
+    return {"mc": mc, "f0": f0, "keep": non_silent(mc), "logamp": logamp}
 
 
 def edge_jump(logamp_list, bins) -> float:
@@ -95,8 +84,8 @@ def evaluate_postfilter(natural_dir, systems: dict, sample_rate: int = 16000, jo
         feats.setdefault(k, []).append(a)
 
     nat = feats["natural"]
-    nat_mc = [a["mc"][_silence_mask(a["mc"])] for a in nat]
-    gv_nat, ms_nat = global_variance(nat_mc), modulation_spectrum([a["mc"] for a in nat], MS_FRAMES)
+    gv_nat = global_variance([a["mc"][a["keep"]] for a in nat])
+    ms_nat = modulation_spectrum([a["mc"] for a in nat], MS_FRAMES)
     result = {"natural_dir": str(natural_dir), "files": len(names), "systems": {}}
     if edge_bins:
         result["edge_bins"] = [int(b) for b in edge_bins]
@@ -107,12 +96,12 @@ def evaluate_postfilter(natural_dir, systems: dict, sample_rate: int = 16000, jo
         sys_feats = feats[name]
         scores, lsds = [], []
         for n, a, r in zip(names, sys_feats, nat):
-            keep_r, keep_s = _silence_mask(r["mc"]), _silence_mask(a["mc"])
-            scores.append(score_features(n, r["mc"][keep_r], r["f0"][keep_r], a["mc"][keep_s], a["f0"][keep_s]))
+            scores.append(score_features(n, r["mc"][r["keep"]], r["f0"][r["keep"]], a["mc"][a["keep"]],
+                                         a["f0"][a["keep"]]))
             idx, _ = align_frames(a["logamp"], r["logamp"])  # frame by frame unless lengths differ
             lsds.append(log_spectral_distance(a["logamp"], r["logamp"][idx]))
-        mc = [a["mc"][_silence_mask(a["mc"])] for a in sys_feats]
-        gv, ms = global_variance(mc), modulation_spectrum([a["mc"] for a in sys_feats], MS_FRAMES)
+        gv = global_variance([a["mc"][a["keep"]] for a in sys_feats])
+        ms = modulation_spectrum([a["mc"] for a in sys_feats], MS_FRAMES)
         result["systems"][name] = {
             "dir": str(systems[name]),
             "mcd": float(np.mean([s.mcd for s in scores])),

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import VcganError
-from ..features.audio import list_audio, load_audio, save_audio
+from ..features.audio import limit_peak, list_audio, load_audio, save_audio
 from ..features.f0 import interpolate_log_f0
 from ..features.stft import STFTConfig, stft_analyze, stft_synthesize
 from ..features.world import FeatureConfig, WorldFeatures, analyze, synthesize
@@ -92,10 +92,10 @@ def make_pairs(train_dir, test_dir, out_dir, kind: str = "mcep", folds: int = 4,
         for (name, wav, seg), a in zip(utts, analysed):
             world = a["world"]
             labels = frame_labels(read_segments(seg), world.num_frames, features.frame_period)
-            target = world.spectral if kind == "mcep" else a["logamp"]
-            n = min(len(target), world.num_frames)
-            items.append({"name": name, "x": a["x"], "world": world, "phase": a.get("phase"),
-                          "inputs": _inputs(labels, world, kind)[:n], "target": np.asarray(target[:n], np.float32)})
+            full = world.spectral if kind == "mcep" else a["logamp"]  # what the acoustic model predicts
+            n = min(len(full), world.num_frames)
+            items.append({"name": name, "x": a["x"], "world": world, "phase": a.get("phase"), "full": full,
+                          "inputs": _inputs(labels, world, kind)[:n], "target": np.asarray(full[:n], np.float32)})
         data[split] = items
 
     train, test = data["train"], data["test"]
@@ -109,18 +109,13 @@ def make_pairs(train_dir, test_dir, out_dir, kind: str = "mcep", folds: int = 4,
               "stft": stft.to_dict() if stft else None, "splits": {}}
     for split, items in data.items():
         for u, pred in tqdm(list(zip(items, preds[split])), desc=f"synthesising {split}", disable=not progress):
-            w = u["world"]
+            w, predicted = u["world"], np.array(u["full"], dtype=np.float64)
+            predicted[:len(pred)] = pred
             if kind == "mcep":
-                spectral = np.array(w.spectral, dtype=np.float64)
-                spectral[:len(pred)] = pred
-                y = synthesize(WorldFeatures(w.f0, spectral, w.coded_ap), features)
+                y = synthesize(WorldFeatures(w.f0, predicted, w.coded_ap), features)
             else:
-                logamp = np.asarray(stft_analyze(u["x"], stft)[0], dtype=np.float64)
-                logamp[:len(pred)] = pred
-                y = stft_synthesize(logamp, u["phase"], stft, length=len(u["x"]))
-            peak = np.max(np.abs(y))
-            save_audio(out_dir / "synthetic" / split / f"{u['name']}.wav", y / peak * 0.99 if peak > 0.99 else y,
-                       features.sample_rate)
+                y = stft_synthesize(predicted, u["phase"], stft, length=len(u["x"]))
+            save_audio(out_dir / "synthetic" / split / f"{u['name']}.wav", limit_peak(y, 0.99), features.sample_rate)
             save_audio(out_dir / "natural" / split / f"{u['name']}.wav", u["x"], features.sample_rate)
         gv_nat = global_variance([u["target"] for u in items])
         gv_syn = global_variance(preds[split])

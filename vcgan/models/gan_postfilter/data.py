@@ -20,7 +20,7 @@ import torch
 from ...errors import VcganError
 from ...features.alignment import align_frames
 from ...features.audio import load_audio
-from ...features.cache import FeatureStore
+from ...features.cache import FeatureStore, load_features
 from ...features.stft import STFTConfig, stft_analyze
 from ...fileio import atomic_write_text
 
@@ -56,8 +56,6 @@ def paired_utterances(store: FeatureStore, synthetic: str, natural: str, split: 
     if not names:
         raise VcganError(f"{store.root}: no {split} utterance of {synthetic!r} has a same-named one in {natural!r}")
     unpaired = sorted(set(syn) ^ set(nat))
-    from ...features.cache import load_features
-
     if kind == "stft":
         if stft.hop_length * 1000 != store.config.frame_period * stft.sample_rate:
             raise VcganError(f"stft.hop_length {stft.hop_length} is not the WORLD frame period "

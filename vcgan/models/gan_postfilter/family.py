@@ -18,13 +18,13 @@ from torch import nn
 
 from ...engine.data import ResumableLoader
 from ...engine.distributed import launch_rank_world
-from ...engine.losses import ADVERSARIAL_KINDS, reconstruction_loss
+from ...engine.losses import reconstruction_loss
 from ...engine.objectives import Composite, PairedObjective
 from ...engine.registry import Family, register
 from ...errors import ConfigError, VcganError
-from ...features.cache import FeatureStore
 from ...features.stft import BandLayout, STFTConfig, band_merge, band_split
 from ...features.world import FeatureConfig
+from ..voice_conversion import open_store
 from .data import PairedCrops, natural_statistics, paired_utterances
 from .networks import TextureDiscriminator, TexturePostfilter, postfilter_in_chunks
 
@@ -108,7 +108,7 @@ class BandPostfilters(_Meta, Composite):
     def __init__(self, meta: dict, loss: dict):
         Composite.__init__(self, {f"band{i}": _paired(meta["model"], loss) for i in range(len(meta["bands"]))})
         self.meta = meta
-        self.layout = BandLayout(meta["stft"]["n_fft"] // 2 + 1, tuple(tuple(e) for e in meta["bands"]))
+        self.layout = stored_layout(meta)
 
     def split_batch(self, batch: dict) -> dict:
         xs, ys = band_split(batch["x"], self.layout), band_split(batch["y"], self.layout)
@@ -126,14 +126,24 @@ def band_layout(cfg: dict) -> BandLayout:
                                   cfg["model"]["band_overlap"], cfg["model"]["band_edges"])
 
 
+def stored_layout(meta: dict) -> BandLayout | None:
+    """The band layout a checkpoint's metadata records (None for the mel-cepstrum model)."""
+    if meta["kind"] != "stft":
+        return None
+    return BandLayout(meta["stft"]["n_fft"] // 2 + 1, tuple(tuple(e) for e in meta["bands"]))
+
+
+def _metadata(cfg: dict, features: dict, norm: dict) -> dict:
+    kind = TASKS[cfg["task"]]
+    return {"family": "gan_postfilter", "kind": kind, "features": dict(features),
+            "stft": STFTConfig.from_dict(cfg["stft"]).to_dict() if kind == "stft" else None, "norm": norm,
+            "model": dict(cfg["model"]), "bands": [list(e) for e in band_layout(cfg).edges] if kind == "stft" else None}
+
+
 def build_task(cfg: dict):
     kind = TASKS[cfg["task"]]
     data = cfg["data"]
-    store = FeatureStore(data["feats_dir"])
-    want = FeatureConfig.from_dict(cfg["features"])
-    if store.config != want:
-        raise ConfigError(f"{store.root}: features were prepared with {store.config.to_dict()}, the config asks for "
-                          f"{want.to_dict()}; re-run `vcgan prepare` with this config or fix 'features'")
+    store = open_store(cfg)
     stft = STFTConfig.from_dict(cfg["stft"]) if kind == "stft" else None
     report_path = None
     if cfg.get("out_dir"):
@@ -147,9 +157,7 @@ def build_task(cfg: dict):
               f"{report['mean_stretch']:.1%}, max {report['max_stretch']:.1%})")
     if report["unpaired"]:
         print(f"alignment: {len(report['unpaired'])} utterance(s) without a partner left out, e.g. {report['unpaired'][0]}")
-    meta = {"family": "gan_postfilter", "kind": kind, "features": store.config.to_dict(),
-            "stft": stft.to_dict() if stft else None, "norm": natural_statistics(pairs), "model": dict(cfg["model"]),
-            "bands": [list(e) for e in band_layout(cfg).edges] if kind == "stft" else None}
+    meta = _metadata(cfg, store.config.to_dict(), natural_statistics(pairs))
     model = _model(meta, cfg["loss"])
     crops = PairedCrops(pairs, meta["norm"], data["segment_frames"])
     if crops.too_short:
@@ -168,9 +176,7 @@ def synthetic(cfg: dict):
     rng = np.random.default_rng(0)
     pairs = [(f"u{i}", rng.standard_normal((300, dims)).astype(np.float32),
               rng.standard_normal((300, dims)).astype(np.float32)) for i in range(16)]
-    meta = {"family": "gan_postfilter", "kind": kind, "features": cfg["features"], "stft": cfg.get("stft"),
-            "norm": natural_statistics(pairs), "model": dict(cfg["model"]),
-            "bands": [list(e) for e in band_layout(cfg).edges] if kind == "stft" else None}
+    meta = _metadata(cfg, cfg["features"], natural_statistics(pairs))
     return _model(meta, cfg["loss"]), ResumableLoader(PairedCrops(pairs, meta["norm"], cfg["data"]["segment_frames"]),
                                                       cfg["data"]["batch_size"])
 
@@ -183,8 +189,7 @@ class Postfilter(nn.Module):
         super().__init__()
         self.meta = meta
         self.bands = nn.ModuleList(generators)
-        self.layout = (BandLayout(meta["stft"]["n_fft"] // 2 + 1, tuple(tuple(e) for e in meta["bands"]))
-                       if meta["kind"] == "stft" else None)
+        self.layout = stored_layout(meta)
 
     @torch.no_grad()
     def forward(self, x: torch.Tensor, generator: torch.Generator | None = None, chunk_frames: int = 2000):
@@ -224,8 +229,6 @@ def load_postfilter(meta: dict, state: dict | None) -> Postfilter:
 def check(cfg: dict) -> None:
     kind = TASKS[cfg["task"]]
     m, loss = cfg["model"], cfg["loss"]
-    if loss["adversarial"] not in ADVERSARIAL_KINDS:
-        raise ConfigError(f"config key 'loss.adversarial': expected one of {ADVERSARIAL_KINDS}, got {loss['adversarial']!r}")
     reconstruction_loss(loss["recon"], "config key 'loss.recon'")
     if m["kernel"] % 2 == 0:
         raise ConfigError(f"config key 'model.kernel': must be odd (same-size convolutions), got {m['kernel']}")
