@@ -120,13 +120,18 @@ def test_postfilter_recipe_trains_filters_and_evaluates_on_given_pairs(tmp_path)
                 shutil.copy(fixture / f"{n}{ext}", tmp_path / "nat" / split / f"{n}{ext}")
     pairs = tmp_path / "pairs"
     assert main(["tts-pairs", "--train", str(tmp_path / "nat" / "train"), "--test", str(tmp_path / "nat" / "test"),
-                 "--out", str(pairs), "--folds", "3", "--steps", "20", "--jobs", "1"]) == 0
+                 "--out", str(pairs), "--folds", "2", "--dev", "1", "--steps", "20", "--jobs", "1"]) == 0
     script = _recipe_copy(tmp_path, "gan_postfilter")
     for kind, extra in (("mcep", []), ("stft", ["model.n_bands=3", "model.band_overlap=8"])):
         proc = _run(script, "--kind", kind, "--pairs", str(pairs), "--tag", kind, "--jobs", "1", "--",
                     "model.g_channels=[4,8,4]", "model.d_channels=[4,4,4,4]", "data.segment_frames=32",
                     "data.batch_size=2", "train.steps=2", "train.progress=false", *extra)
         assert "stage 0" not in proc.stdout and "stage 6" in proc.stdout
-        report = json.loads((script.parent / "exp" / kind / "eval" / "postfilter.json").read_text())
+        report = json.loads((script.parent / "exp" / kind / "eval" / "test" / "postfilter.json").read_text())
         assert set(report["systems"]) == {"synthetic", "GV scaling", "GAN postfilter"} and report["files"] == 1
         assert ("natural_edge_jump" in report) == (kind == "stft")
+    # the same filter judged on the development sentences (the last training sentence, never trained on)
+    proc = _run(script, "--pairs", str(pairs), "--tag", "mcep", "--jobs", "1", "--stage", "5", "--eval-set", "dev")
+    assert "stage 4" not in proc.stdout
+    report = json.loads((script.parent / "exp" / "mcep" / "eval" / "dev" / "postfilter.json").read_text())
+    assert report["files"] == 1 and report["natural_dir"].endswith("natural/dev")

@@ -96,13 +96,19 @@ def test_tts_pairs_on_festival_speech(tmp_path):
                 shutil.copy(FESTIVAL / f"{n}{ext}", tmp_path / split / f"{n}{ext}")
     out = tmp_path / "pairs"
     assert main(["tts-pairs", "--train", str(tmp_path / "train"), "--test", str(tmp_path / "test"), "--out", str(out),
-                 "--folds", "3", "--steps", "40", "--jobs", "1"]) == 0
+                 "--folds", "2", "--dev", "1", "--steps", "40", "--jobs", "1"]) == 0
     import json
 
     report = json.loads((out / "pairs.json").read_text())
     assert report["splits"]["test"]["gv_synthetic"] < report["splits"]["test"]["gv_natural"]
-    for side in ("natural", "synthetic"):
-        assert sorted(p.stem for p in (out / side / "train").iterdir()) == ["kal_001", "kal_002", "kal_003"]
+    assert [report["splits"][s]["utterances"] for s in ("train", "dev", "test")] == [2, 1, 1]
+    for side in ("natural", "synthetic"):  # the last training sentence is the development split
+        assert sorted(p.stem for p in (out / side / "train").iterdir()) == ["kal_001", "kal_002"]
+        assert [p.stem for p in (out / side / "dev").iterdir()] == ["kal_003"]
+    # a development split that leaves fewer training sentences than folds is refused
+    assert main(["tts-pairs", "--train", str(tmp_path / "train"), "--test", str(tmp_path / "test"),
+                 "--out", str(tmp_path / "p3"), "--folds", "3", "--dev", "1", "--steps", "5", "--jobs", "1"]) == 2
+    assert not (tmp_path / "p3").exists()
     nat, syn = (load_audio(out / side / "test" / "kal_004.wav", 16000) for side in ("natural", "synthetic"))
     assert abs(len(nat) - len(syn)) < 200  # same timing: only the spectral envelope differs
     # a missing segment file is named

@@ -149,7 +149,7 @@ def _tts_pairs(a):
     features = FeatureConfig.from_dict(resolve_config(a.config, [])["features"]) if a.config else FeatureConfig()
     acoustic = AcousticConfig(steps=a.steps, seed=a.seed)
     report = make_pairs(a.train, a.test, a.out, a.kind, a.folds, features,
-                        STFTConfig(sample_rate=features.sample_rate), acoustic, jobs=a.jobs)
+                        STFTConfig(sample_rate=features.sample_rate), acoustic, jobs=a.jobs, dev=a.dev)
     for split, r in report["splits"].items():
         print(f"{split}: {r['utterances']} pairs; mean GV synthetic {r['gv_synthetic']:.4g} vs natural "
               f"{r['gv_natural']:.4g}; acoustic-model RMSE {r['rmse']:.4f}")
@@ -245,6 +245,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True, help="writes OUT/{natural,synthetic}/{train,test}/*.wav and pairs.json")
     s.add_argument("--kind", default="mcep", choices=["mcep", "stft"])
     s.add_argument("--folds", type=int, default=4)
+    s.add_argument("--dev", type=int, default=0, help="move the last N training sentences to OUT/*/dev: "
+                                                      "out-of-fold, never trained on by the postfilter; tune there")
     s.add_argument("--steps", type=int, default=1000, help="acoustic model training steps per fold")
     s.add_argument("--threads", type=int, default=None, help="torch threads for the acoustic model")
     s.add_argument("--seed", type=int, default=0)

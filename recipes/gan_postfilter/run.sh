@@ -11,6 +11,7 @@
 #   ./run.sh --voice ked_diphone --n-train 400
 #   ./run.sh --stage 4 -- train.max_minutes=60   # train again, with config overrides after --
 #   ./run.sh --pairs /data/mytts              # your own ROOT/{synthetic,natural}/{train,test}/*.wav: stages 3-6
+#   ./run.sh --stage 5 --eval-set dev         # judge on the development sentences (tune there, report test)
 set -euo pipefail
 . "$(cd "$(dirname "$0")" && pwd)/../common/recipe.sh"   # helpers shared by the recipes
 
@@ -21,6 +22,8 @@ conf=""            # default: conf/<kind>_cpu.yaml
 voice=kal_diphone  # festival voice of the natural speech (recorded diphones)
 n_train=200
 n_test=20
+n_dev=20           # the last n_dev training sentences: out-of-fold synthetic speech the postfilter never trains on
+eval_set=test      # stages 5-6 on: test | dev
 folds=4            # acoustic model folds: training sentences get out-of-fold predictions
 acoustic_steps=1000
 pairs=""           # an existing pair corpus instead of stages 0-2
@@ -55,7 +58,7 @@ fi
 if stage_on 2 && $own_pairs; then
   echo "== stage 2: synthetic/natural pairs ($kind) -> $pairs"
   vcgan tts-pairs --kind "$kind" --train "$data/natural/train" --test "$data/natural/test" --out "$pairs" \
-    --folds "$folds" --steps "$acoustic_steps" --config "$conf" "${jobs_arg[@]}" ${threads:+--threads "$threads"}
+    --folds "$folds" --dev "$n_dev" --steps "$acoustic_steps" --config "$conf" "${jobs_arg[@]}" ${threads:+--threads "$threads"}
 fi
 
 if stage_on 3; then
@@ -68,18 +71,22 @@ if stage_on 4; then
   vcgan train --config "$conf" data.feats_dir="$feats" out_dir="$expdir/train" "${train_args[@]}"
 fi
 
+case $eval_set in test|dev) ;; *) echo "--eval-set: expected test or dev, got '$eval_set'" >&2; exit 2;; esac
+filtered=$expdir/postfiltered/$eval_set
+
 if stage_on 5; then
-  echo "== stage 5: postfilter $pairs/synthetic/test"
-  vcgan postfilter --checkpoint "$expdir/train/checkpoints/latest.pt" "$pairs/synthetic/test" -o "$expdir/postfiltered/gan"
-  vcgan postfilter --gv-scaling "$feats" --kind "$kind" "$pairs/synthetic/test" -o "$expdir/postfiltered/gv_scaling"
+  [ -d "$pairs/synthetic/$eval_set" ] || { echo "$pairs/synthetic/$eval_set: no such directory" >&2; exit 1; }
+  echo "== stage 5: postfilter $pairs/synthetic/$eval_set"
+  vcgan postfilter --checkpoint "$expdir/train/checkpoints/latest.pt" "$pairs/synthetic/$eval_set" -o "$filtered/gan"
+  vcgan postfilter --gv-scaling "$feats" --kind "$kind" "$pairs/synthetic/$eval_set" -o "$filtered/gv_scaling"
 fi
 
 if stage_on 6; then
-  echo "== stage 6: evaluate against $pairs/natural/test"
+  echo "== stage 6: evaluate against $pairs/natural/$eval_set"
   edges=()
   [ "$kind" = stft ] && edges=(--band-edges-from "$expdir/train/checkpoints/latest.pt")
-  vcgan evaluate --postfilter "$pairs/natural/test" "$pairs/synthetic/test" "$expdir/postfiltered/gv_scaling" \
-    "$expdir/postfiltered/gan" --names "synthetic,GV scaling,GAN postfilter" -o "$expdir/eval/postfilter" \
-    --title "GAN postfilter ($kind), $voice, test sentences" "${edges[@]}" "${jobs_arg[@]}"
-  echo "summary: $expdir/eval/postfilter.md"
+  vcgan evaluate --postfilter "$pairs/natural/$eval_set" "$pairs/synthetic/$eval_set" "$filtered/gv_scaling" \
+    "$filtered/gan" --names "synthetic,GV scaling,GAN postfilter" -o "$expdir/eval/$eval_set/postfilter" \
+    --title "GAN postfilter ($kind), $voice, $eval_set sentences" "${edges[@]}" "${jobs_arg[@]}"
+  echo "summary: $expdir/eval/$eval_set/postfilter.md"
 fi

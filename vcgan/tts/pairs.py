@@ -13,6 +13,10 @@ Training utterances get out-of-fold predictions (K folds); test utterances a mod
 trained on all training utterances. Output: ``OUT/{natural,synthetic}/{train,test}/
 <utt>.wav`` (a corpus ``vcgan prepare`` reads) and ``OUT/pairs.json``, which records the
 global variance of both sides: synthetic speech must have less than natural speech.
+
+``dev=N`` moves the last N training utterances (by name) into ``OUT/*/dev``: their
+synthetic side is out-of-fold like the rest of the training side, and ``vcgan prepare``
+never reads them, so a postfilter can be tuned on them without touching the test set.
 """
 from __future__ import annotations
 
@@ -72,7 +76,8 @@ def _inputs(labels: np.ndarray, world: WorldFeatures, kind: str) -> np.ndarray:
 
 def make_pairs(train_dir, test_dir, out_dir, kind: str = "mcep", folds: int = 4,
                features: FeatureConfig | None = None, stft: STFTConfig | None = None,
-               acoustic: AcousticConfig | None = None, jobs: int | None = None, progress: bool = True) -> dict:
+               acoustic: AcousticConfig | None = None, jobs: int | None = None, progress: bool = True,
+               dev: int = 0) -> dict:
     from tqdm import tqdm
 
     if kind not in KINDS:
@@ -81,6 +86,9 @@ def make_pairs(train_dir, test_dir, out_dir, kind: str = "mcep", folds: int = 4,
     stft = (stft or STFTConfig(sample_rate=features.sample_rate)) if kind == "stft" else None
     out_dir = Path(out_dir)
     splits = {"train": _utterances(train_dir), "test": _utterances(test_dir)}
+    if dev < 0 or (dev and dev > len(splits["train"]) - folds):
+        raise VcganError(f"dev: {dev} of {len(splits['train'])} training utterances leaves fewer than "
+                         f"{folds} (the folds) to train on")
     jobs = jobs or os.cpu_count() or 1
     data = {}
     for split, utts in splits.items():
@@ -105,6 +113,10 @@ def make_pairs(train_dir, test_dir, out_dir, kind: str = "mcep", folds: int = 4,
                            desc="acoustic model, all training data")
     preds["test"] = [model.predict(u["inputs"]) for u in test]
 
+    if dev:  # the last `dev` training utterances: out-of-fold predictions, kept out of the postfilter's data
+        cut = len(train) - dev
+        data = {"train": train[:cut], "dev": train[cut:], "test": test}
+        preds = {"train": preds["train"][:cut], "dev": preds["train"][cut:], "test": preds["test"]}
     report = {"kind": kind, "folds": folds, "acoustic": asdict(acoustic), "features": features.to_dict(),
               "stft": stft.to_dict() if stft else None, "splits": {}}
     for split, items in data.items():
