@@ -32,6 +32,7 @@ jobs=""           # parallel processes for analysis (default: all cores)
 threads=""        # torch threads of the acoustic model (default: torch's)
 
 parse_options "$0" "$@"
+case $eval_set in test|dev) ;; *) echo "--eval-set: expected test or dev, got '$eval_set'" >&2; exit 2;; esac
 conf=${conf:-conf/${kind}_cpu.yaml}
 pairs=$(abspath "$pairs")
 enter_recipe "$0"
@@ -41,6 +42,7 @@ own_pairs=false
 [ -z "$pairs" ] && { pairs=$data/pairs_$kind; own_pairs=true; }   # else stages 0-2 are skipped
 feats=dump/feats_$(basename "$pairs")
 expdir=exp/${tag:-${voice}_${name}}
+filtered=$expdir/postfiltered/$eval_set
 jobs_arg=()
 [ -n "$jobs" ] && jobs_arg=(--jobs "$jobs")
 
@@ -71,11 +73,7 @@ if stage_on 4; then
   vcgan train --config "$conf" data.feats_dir="$feats" out_dir="$expdir/train" "${train_args[@]}"
 fi
 
-case $eval_set in test|dev) ;; *) echo "--eval-set: expected test or dev, got '$eval_set'" >&2; exit 2;; esac
-filtered=$expdir/postfiltered/$eval_set
-
 if stage_on 5; then
-  [ -d "$pairs/synthetic/$eval_set" ] || { echo "$pairs/synthetic/$eval_set: no such directory" >&2; exit 1; }
   echo "== stage 5: postfilter $pairs/synthetic/$eval_set"
   vcgan postfilter --checkpoint "$expdir/train/checkpoints/latest.pt" "$pairs/synthetic/$eval_set" -o "$filtered/gan"
   vcgan postfilter --gv-scaling "$feats" --kind "$kind" "$pairs/synthetic/$eval_set" -o "$filtered/gv_scaling"

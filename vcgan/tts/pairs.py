@@ -86,7 +86,9 @@ def make_pairs(train_dir, test_dir, out_dir, kind: str = "mcep", folds: int = 4,
     stft = (stft or STFTConfig(sample_rate=features.sample_rate)) if kind == "stft" else None
     out_dir = Path(out_dir)
     splits = {"train": _utterances(train_dir), "test": _utterances(test_dir)}
-    if dev < 0 or (dev and dev > len(splits["train"]) - folds):
+    if dev < 0:
+        raise VcganError(f"dev: expected a number of training utterances >= 0, got {dev}")
+    if dev and dev > len(splits["train"]) - folds:
         raise VcganError(f"dev: {dev} of {len(splits['train'])} training utterances leaves fewer than "
                          f"{folds} (the folds) to train on")
     jobs = jobs or os.cpu_count() or 1
