@@ -326,6 +326,39 @@ def test_feature_matching_compares_discriminator_features(postfilter_corpus, tmp
     torch.testing.assert_close(losses["total"], losses["adv"] + 10.0 * losses["fm"])
 
 
+@pytest.mark.parametrize("task", ["gan_postfilter_mcep", "gan_postfilter_stft"])
+def test_reconstruction_in_feature_units_weighs_dims_by_their_natural_spread(postfilter_corpus, tmp_path, task):
+    from vcgan.training import build
+
+    _, feats_dir = postfilter_corpus
+    extra = {"model.n_bands": 3, "model.band_overlap": 8} if task.endswith("stft") else {}
+    model, data = build(_cfg(task, feats_dir, tmp_path / "run", **{"loss.recon_weight": 2.0,
+                                                                     "loss.recon_units": "features", **extra}))
+    meta = model.metadata()
+    std = np.asarray(meta["norm"]["std"])
+    p = meta["model"]["passthrough"]
+    weight = std.copy()
+    weight[:p] = 0
+    weight /= np.sqrt(np.mean(weight[p:] ** 2))
+    parts = [model] if task.endswith("mcep") else list(model.parts.values())
+    split = model.split_batch if task.endswith("stft") else (lambda b: {"": b})
+    batch = data.next_batch()
+    for part, (sub, edges) in zip(parts, zip(split(batch).values(), meta["bands"] or [[0, len(std)]])):
+        w = torch.tensor(weight[edges[0]:edges[1]], dtype=torch.float32)
+        torch.testing.assert_close(part.recon_scale, w)
+        out = part.generate(sub, 0)
+        losses = part.losses("g", sub, out, 0)
+        want = (((out["fake"] - sub["y"]) * w) ** 2).mean()  # L2 in feature units, passthrough weighed 0
+        torch.testing.assert_close(losses["recon"], want)
+        torch.testing.assert_close(losses["total"], losses["adv"] + 2.0 * want)
+        assert "recon_scale" not in part.state_dict()  # rebuilt from the metadata, not checkpointed
+    if task.endswith("mcep"):  # the default weighs every normalised dim alike
+        plain, _ = build(_cfg(task, feats_dir, tmp_path / "plain"))
+        assert plain.recon_scale is None
+    with pytest.raises(ConfigError, match="loss.recon_units"):
+        build(_cfg(task, feats_dir, tmp_path / "bad", **{"loss.recon_units": "db", **extra}))
+
+
 def test_band_edge_jump_sees_a_seam():
     from vcgan.metrics.postfilter_report import band_edge_bins, edge_jump
 

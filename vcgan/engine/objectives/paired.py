@@ -23,6 +23,12 @@ class PairedObjective(GANModel):
     relative to G). A discriminator that normalises over the batch (BatchNorm) is called
     separately on real and fake.
 
+    ``recon_scale`` (a tensor broadcasting over the samples' last axis) weighs the
+    reconstruction per feature dimension: the distance is taken between ``G(x) * scale``
+    and ``y * scale``. Features normalised per dimension but judged in their own units
+    (mel-cepstral distortion weighs low quefrencies most) use the per-dimension standard
+    deviations here; None weighs every dimension alike.
+
     ``fm_weight`` adds feature matching: the L1 distance between the discriminator's
     intermediate features of real and generated samples (the D must provide
     ``features(x) -> list of tensors``), a steadier signal than the adversarial loss alone.
@@ -30,7 +36,7 @@ class PairedObjective(GANModel):
 
     def __init__(self, generator: nn.Module, discriminator: nn.Module, *, adversarial: str = "nonsaturating",
                  adv_weight=1.0, recon: str = "l1", recon_weight=100.0, conditional_d: bool = True,
-                 cond_dim: int = 1, d_scale: float = 0.5, fm_weight=0.0):
+                 cond_dim: int = 1, d_scale: float = 0.5, fm_weight=0.0, recon_scale: torch.Tensor | None = None):
         super().__init__()
         self.generators = nn.ModuleDict({"g": generator})
         self.discriminators = nn.ModuleDict({"d": discriminator})
@@ -38,6 +44,9 @@ class PairedObjective(GANModel):
         self.adv_weight = Schedule(adv_weight, "loss.adv_weight")
         self.recon = reconstruction_loss(recon, "loss.recon")
         self.recon_weight = Schedule(recon_weight, "loss.recon_weight")
+        # derived from the data's statistics, not learned: rebuilt with the model, not checkpointed
+        self.register_buffer("recon_scale", None if recon_scale is None else torch.as_tensor(recon_scale).float(),
+                             persistent=False)
         self.conditional_d, self.cond_dim, self.d_scale = conditional_d, cond_dim, float(d_scale)
         self.fm_weight = Schedule(fm_weight, "loss.fm_weight")
         if self.fm_weight.max() > 0 and not hasattr(discriminator, "features"):
@@ -66,7 +75,10 @@ class PairedObjective(GANModel):
                 losses["fm"] = sum((f.float() - r.float()).abs().mean() for f, r in zip(fake_feats, real_feats)) / len(
                     real_feats)
                 total = total + w_fm * losses["fm"]
-            losses["recon"] = self.recon(fake.float(), y.float())
+            fake_r, y_r = fake.float(), y.float()
+            if self.recon_scale is not None:
+                fake_r, y_r = fake_r * self.recon_scale, y_r * self.recon_scale
+            losses["recon"] = self.recon(fake_r, y_r)
             losses["total"] = total + w_rec * losses["recon"]
             return losses
         if group == "d":

@@ -45,6 +45,8 @@ LOSS_DEFAULTS = {
     "adv_weight": 1.0,
     "recon": "l2",
     "recon_weight": 0.0,  # papers: none (the residual keeps the input); > 0 ties outputs to the natural frames
+    "recon_units": "normalised",  # the distance in normalised units (every dim alike) | "features": in the
+    # features' own units (dims weighed by their natural standard deviation, as MCD and LSD weigh them)
     "conditional_d": False,  # D judges (synthetic input, output) pairs instead of the output alone
     "d_scale": 1.0,
     "fm_weight": 0.0,  # feature matching on D's hidden layers (nnsvs: 10); papers: none
@@ -76,14 +78,36 @@ def _networks(model: dict, loss: dict):
     return g, d
 
 
-def _objective_options(loss: dict) -> dict:
+RECON_UNITS = ("normalised", "features")
+
+
+def _objective_options(loss: dict, recon_scale=None) -> dict:
     return dict(adversarial=loss["adversarial"], adv_weight=loss["adv_weight"], recon=loss["recon"],
                 recon_weight=loss["recon_weight"], conditional_d=loss["conditional_d"], cond_dim=1,
-                d_scale=loss["d_scale"], fm_weight=loss["fm_weight"])
+                d_scale=loss["d_scale"], fm_weight=loss["fm_weight"], recon_scale=recon_scale)
 
 
-def _paired(model: dict, loss: dict) -> PairedObjective:
-    return PairedObjective(*_networks(model, loss), **_objective_options(loss))
+def recon_scales(meta: dict, loss: dict) -> list:
+    """Per-dimension weights of the reconstruction term, one per postfilter (band), or Nones.
+
+    ``recon_units: features`` scales the normalised features back by the natural standard
+    deviation, so the distance weighs each dimension as MCD (mel-cepstra) or LSD (log
+    amplitudes) do; passed-through dimensions get 0 (the generator copies them), and the
+    weights are divided by their root mean square over the filtered dimensions, so a
+    ``recon_weight`` means about as much in either unit."""
+    layout = stored_layout(meta)
+    parts = len(layout.edges) if layout else 1
+    if loss.get("recon_units", "normalised") == "normalised":
+        return [None] * parts
+    scale = np.asarray(meta["norm"]["std"], np.float64).copy()
+    scale[:meta["model"]["passthrough"]] = 0.0
+    scale /= np.sqrt(np.mean(scale[meta["model"]["passthrough"]:] ** 2))
+    pieces = band_split(scale, layout) if layout else [scale]
+    return [torch.tensor(p, dtype=torch.float32) for p in pieces]
+
+
+def _paired(model: dict, loss: dict, recon_scale=None) -> PairedObjective:
+    return PairedObjective(*_networks(model, loss), **_objective_options(loss, recon_scale))
 
 
 class _Meta:
@@ -98,7 +122,8 @@ class _Meta:
 
 class MelCepstrumPostfilter(_Meta, PairedObjective):
     def __init__(self, meta: dict, loss: dict):
-        PairedObjective.__init__(self, *_networks(meta["model"], loss), **_objective_options(loss))
+        PairedObjective.__init__(self, *_networks(meta["model"], loss),
+                                 **_objective_options(loss, recon_scales(meta, loss)[0]))
         self.meta = meta
 
 
@@ -106,7 +131,8 @@ class BandPostfilters(_Meta, Composite):
     """One paired GAN per band; batches are split into bands on the way in."""
 
     def __init__(self, meta: dict, loss: dict):
-        Composite.__init__(self, {f"band{i}": _paired(meta["model"], loss) for i in range(len(meta["bands"]))})
+        scales = recon_scales(meta, loss)
+        Composite.__init__(self, {f"band{i}": _paired(meta["model"], loss, scale) for i, scale in enumerate(scales)})
         self.meta = meta
         self.layout = stored_layout(meta)
 
@@ -230,6 +256,9 @@ def check(cfg: dict) -> None:
     kind = TASKS[cfg["task"]]
     m, loss = cfg["model"], cfg["loss"]
     reconstruction_loss(loss["recon"], "config key 'loss.recon'")
+    if loss["recon_units"] not in RECON_UNITS:
+        raise ConfigError(f"config key 'loss.recon_units': unknown {loss['recon_units']!r}; "
+                          f"choose from {list(RECON_UNITS)}")
     if m["kernel"] % 2 == 0:
         raise ConfigError(f"config key 'model.kernel': must be odd (same-size convolutions), got {m['kernel']}")
     dims = cfg["features"]["spectral_dim"] if kind == "mcep" else None
