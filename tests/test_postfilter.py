@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from vcgan.errors import ConfigError
+from vcgan.errors import ConfigError, VcganError
 from vcgan.features.stft import BandLayout, STFTConfig, band_merge, band_split, stft_analyze, stft_synthesize
 from vcgan.metrics.postfilter import (global_variance, gv_scaling, log_gv_distance, log_spectral_distance,
                                       modulation_frequencies, modulation_spectrum, ms_distance)
@@ -271,6 +271,43 @@ def test_untrained_postfilter_returns_the_input_features(postfilter_corpus, tmp_
     np.testing.assert_allclose(pf.apply(feats), feats, rtol=1e-5, atol=1e-4)
 
 
+def test_envelope_change_filter_keeps_the_waveform_and_applies_the_change():
+    from vcgan.features.audio import list_audio, load_audio
+    from vcgan.features.world import FeatureConfig, analyze, filter_by_envelope_change
+
+    cfg = FeatureConfig()
+    x = load_audio(list_audio(FESTIVAL)[1], 16000)
+    feats = analyze(x, cfg)
+    np.testing.assert_allclose(filter_by_envelope_change(x, feats.spectral, feats.spectral, cfg), x, atol=1e-12)
+    changed = feats.spectral.copy()
+    changed[:, 2] += 0.2  # a spectral tilt change the analysis must see again, and nothing else
+    again = analyze(filter_by_envelope_change(x, feats.spectral, changed, cfg), cfg)
+    voiced = feats.f0 > 0
+    assert abs(np.median(again.spectral[voiced, 2] - feats.spectral[voiced, 2]) - 0.2) < 0.02
+    assert np.median(np.abs(again.spectral[voiced, 4:12] - feats.spectral[voiced, 4:12])) < 0.01
+    assert np.median(np.abs(again.f0[voiced] - feats.f0[voiced]) / feats.f0[voiced]) < 0.005  # F0 kept
+    with pytest.raises(ValueError, match="frames"):
+        filter_by_envelope_change(x, feats.spectral, changed[:-1], cfg)
+
+
+def test_untrained_postfilter_filter_synthesis_returns_the_input_waveform(postfilter_corpus, tmp_path):
+    from vcgan.features.audio import list_audio, load_audio
+    from vcgan.postfilter import SpeechPostfilter
+    from vcgan.training import build
+
+    root, feats_dir = postfilter_corpus
+    model, _ = build(_cfg("gan_postfilter_mcep", feats_dir, tmp_path / "run"))
+    meta = model.metadata()
+    pf = SpeechPostfilter(load_postfilter(meta, None), meta)
+    path = list_audio(root / "synthetic")[1]
+    x = load_audio(path, 16000)
+    np.testing.assert_allclose(pf.filter_file(path, synthesis="filter"), x, atol=1e-4)  # the generator's float32
+    world = pf.filter_file(path, synthesis="world")  # a resynthesis: the same length, not the same samples
+    assert abs(len(world) - len(x)) < 100 and np.abs(world[:len(x)] - x[:len(world)]).max() > 1e-3
+    with pytest.raises(VcganError, match="synthesis"):
+        pf.filter_file(path, synthesis="mlsa")
+
+
 def test_postfilter_errors_name_the_problem(postfilter_corpus, tmp_path):
     from vcgan.cli import main
     from vcgan.training import build
@@ -280,11 +317,13 @@ def test_postfilter_errors_name_the_problem(postfilter_corpus, tmp_path):
         build(_cfg("gan_postfilter_mcep", feats_dir, tmp_path / "a", **{"model.kernel": 4}))
     with pytest.raises(ConfigError, match="band"):
         build(_cfg("gan_postfilter_stft", feats_dir, tmp_path / "b", **{"model.band_edges": "[[0, 100], [120, 257]]"}))
-    from vcgan.errors import VcganError
-
     with pytest.raises(VcganError, match="missing"):
         build(_cfg("gan_postfilter_mcep", feats_dir, tmp_path / "c", **{"data.natural": "missing"}))
     assert main(["postfilter", "--checkpoint", str(tmp_path / "nope.pt"), str(tmp_path), "-o", str(tmp_path / "o")]) == 2
+    root, _ = postfilter_corpus  # --synthesis is the mel-cepstrum model's; the STFT model keeps the input's phase
+    assert main(["postfilter", "--gv-scaling", str(feats_dir), "--kind", "stft", "--synthesis", "world",
+                 str(root / "synthetic"), "-o", str(tmp_path / "s")]) == 2
+    assert not (tmp_path / "s").exists()
 
 
 def test_gv_scaling_baseline_and_postfilter_evaluation(postfilter_corpus, tmp_path):

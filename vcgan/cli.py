@@ -123,7 +123,10 @@ def _postfilter(a):
         raise VcganError("give either --checkpoint (a GAN postfilter) or --gv-scaling FEATS_DIR (the baseline)")
     pf = (SpeechPostfilter.from_checkpoint(a.checkpoint) if a.checkpoint
           else GVScaling.from_features(a.gv_scaling, a.natural, a.kind))
-    written = pf.filter_paths(a.input, a.output, seed=a.seed, griffin_lim=a.griffin_lim, chunk_frames=a.chunk_frames)
+    if a.synthesis and pf.kind != "mcep":
+        raise VcganError("--synthesis: for the mel-cepstrum model (the STFT model keeps the input's phase)")
+    written = pf.filter_paths(a.input, a.output, seed=a.seed, griffin_lim=a.griffin_lim, chunk_frames=a.chunk_frames,
+                              synthesis=a.synthesis or "filter")
     what = f"{pf.kind} GAN postfilter" if a.checkpoint else f"GV scaling of the {pf.kind} features"
     print(f"postfiltered {len(written)} file(s) ({what}) -> {a.output}")
 
@@ -225,6 +228,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--kind", default="mcep", choices=["mcep", "stft"], help="--gv-scaling: the features it scales")
     s.add_argument("--seed", type=int, default=0, help="seed of the generator's noise")
     s.add_argument("--griffin-lim", action="store_true", help="STFT model: Griffin-Lim phase instead of the input's")
+    s.add_argument("--synthesis", choices=["filter", "world"], help="mel-cepstrum model: filter the input waveform by "
+                   "the change of its envelope (default: the input's own excitation) or resynthesise with WORLD "
+                   "(the input's F0 and aperiodicity)")
     s.add_argument("--chunk-frames", type=int, default=2000, help="filter long inputs this many frames at a time")
     s.add_argument("input", help="audio file or directory")
     s.add_argument("-o", "--output", required=True, help="output directory (or .wav path for a single file)")

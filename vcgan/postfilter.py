@@ -1,7 +1,9 @@
 """`vcgan postfilter`: apply a trained GAN postfilter to speech files.
 
-Mel-cepstrum model: WORLD analysis of the input, the postfilter on its mel-cepstra,
-WORLD synthesis with the input's own F0 and aperiodicity. STFT model: the postfilter
+Mel-cepstrum model: WORLD analysis of the input, the postfilter on its mel-cepstra, and
+either the input waveform filtered by the change of its envelope (``synthesis="filter"``:
+the input's own excitation, no vocoder loss) or WORLD synthesis with the input's own F0
+and aperiodicity (``synthesis="world"``). STFT model: the postfilter
 on the log-amplitude spectrogram, inverted with the input's own phase (or Griffin-Lim).
 Any length: long inputs are filtered in chunks with exact context.
 """
@@ -16,26 +18,35 @@ from .errors import CheckpointError, VcganError
 from .features.audio import limit_peak, load_audio, output_paths, save_audio
 from .features.cache import extract_file
 from .features.stft import STFTConfig, stft_analyze, stft_synthesize
-from .features.world import FeatureConfig, WorldFeatures, synthesize
+from .features.world import FeatureConfig, WorldFeatures, filter_by_envelope_change, synthesize
+
+SYNTHESIS = ("filter", "world")  # how the mel-cepstrum model's output becomes a waveform
 
 
 class _FilesMixin:
     """Apply ``filter_file`` to a file or a directory."""
 
     def filter_paths(self, inputs, out, seed: int = 0, griffin_lim: bool = False, chunk_frames: int = 2000,
-                     progress: bool = True) -> list[Path]:
+                     progress: bool = True, synthesis: str = "filter") -> list[Path]:
         """Postfilter a file or every audio file of a directory into ``out`` (a file for one input, else a directory)."""
         from tqdm import tqdm
 
         files, targets = output_paths(inputs, out)
         for src, dst in tqdm(list(zip(files, targets)), desc="postfilter", unit="file", disable=not progress):
-            save_audio(dst, limit_peak(self.filter_file(src, seed, griffin_lim, chunk_frames), 0.99), self.sample_rate)
+            y = self.filter_file(src, seed, griffin_lim, chunk_frames, synthesis)
+            save_audio(dst, limit_peak(y, 0.99), self.sample_rate)
         return targets
 
-    def filter_file(self, path, seed: int = 0, griffin_lim: bool = False, chunk_frames: int = 2000) -> np.ndarray:
+    def filter_file(self, path, seed: int = 0, griffin_lim: bool = False, chunk_frames: int = 2000,
+                    synthesis: str = "filter") -> np.ndarray:
+        if synthesis not in SYNTHESIS:
+            raise VcganError(f"synthesis: expected one of {SYNTHESIS}, got {synthesis!r}")
         if self.kind == "mcep":
+            x = load_audio(path, self.sample_rate)
             world = extract_file(Path(path), self.features)
             spectral = self.filter_features(world.spectral, seed, chunk_frames)
+            if synthesis == "filter":
+                return filter_by_envelope_change(x, world.spectral, spectral, self.features)
             return synthesize(WorldFeatures(world.f0, spectral, world.coded_ap), self.features)
         x = load_audio(path, self.sample_rate)
         logamp, phase = stft_analyze(x, self.stft)

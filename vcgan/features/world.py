@@ -118,3 +118,38 @@ def synthesize(feats: WorldFeatures, cfg: FeatureConfig) -> np.ndarray:
     )
     f0 = np.ascontiguousarray(feats.f0, dtype=np.float64)
     return pyworld.synthesize(f0, sp, ap, cfg.sample_rate, cfg.frame_period)
+
+
+def filter_by_envelope_change(x: np.ndarray, spectral_in: np.ndarray, spectral_out: np.ndarray,
+                              cfg: FeatureConfig) -> np.ndarray:
+    """Apply the change from ``spectral_in`` to ``spectral_out`` (per-frame envelopes of ``x``,
+    WORLD frames) to the waveform itself, instead of resynthesising it.
+
+    Each short-time spectrum of ``x`` (25 ms Hann window, hop = the frame period, FFT of
+    WORLD's size) is multiplied by the zero-phase gain sqrt(env_out / env_in) of its frame
+    and the frames are overlap-added (window-weighted, so a gain of 1 returns ``x``). For
+    mel-cepstra the gain is the amplitude response of the mel-cepstral difference. The
+    excitation is the input's own: F0, aperiodicity and timing are untouched, and the
+    vocoder's analysis/resynthesis loss is not paid (the differential filtering of
+    direct-waveform voice conversion).
+    """
+    import torch
+
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    a, b = (np.ascontiguousarray(s, dtype=np.float64) for s in (spectral_in, spectral_out))
+    if a.shape != b.shape:
+        raise ValueError(f"envelope change: {a.shape} frames/dims in, {b.shape} out")
+    if cfg.spectral == "mcep":
+        power_gain = pysptk.mc2sp(b - a, alpha=cfg.alpha, fftlen=cfg.fft_size)
+    else:
+        power_gain = spectral_to_envelope(b, cfg) / np.maximum(spectral_to_envelope(a, cfg), 1e-300)
+    gain = np.sqrt(power_gain)  # (frames, fft_size // 2 + 1)
+    hop = int(round(cfg.sample_rate * cfg.frame_period / 1000.0))
+    win = min(int(round(cfg.sample_rate * 0.025)), cfg.fft_size)
+    window = torch.hann_window(win, dtype=torch.float64)
+    spec = torch.stft(torch.from_numpy(x), cfg.fft_size, hop, win, window, center=True, return_complex=True)
+    frames = spec.shape[1]
+    idx = np.minimum(np.arange(frames), len(gain) - 1)  # WORLD and the STFT may differ by a frame at the end
+    spec = spec * torch.from_numpy(gain[idx].T)
+    y = torch.istft(spec, cfg.fft_size, hop, win, window, center=True, length=len(x))
+    return y.numpy()
