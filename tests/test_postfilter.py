@@ -162,6 +162,22 @@ def test_discriminator_scores_any_shape(frames, dims):
     assert out.shape[:2] == (3, 1) and out.numel() >= 3
 
 
+def test_discriminator_delta_channel_sees_frame_to_frame_differences():
+    torch.manual_seed(0)
+    d = TextureDiscriminator(1, passthrough=1, channels=(4, 8, 8, 4), delta=True)
+    assert d.net[0].in_channels == 2
+    x = torch.randn(2, 1, 24, 10)
+    h = d._input(x)
+    torch.testing.assert_close(h[:, :1], x[..., 1:])  # the features, passed-through dims dropped
+    torch.testing.assert_close(h[:, 1:, 1:], x[:, :, 1:, 1:] - x[:, :, :-1, 1:])
+    assert (h[:, 1:, 0] == 0).all()
+    # a constant offset changes the plain channel only
+    torch.testing.assert_close(d._input(x + 3.0)[:, 1:], h[:, 1:])
+    assert d(x).shape[:2] == (2, 1) and len(d.features(x)) == 4
+    # conditional: both channels get their difference
+    assert TextureDiscriminator(2, channels=(4, 8, 8, 4), delta=True)(torch.randn(1, 2, 16, 9)).shape[1] == 1
+
+
 # ---------------------------------------------------------------- data, training, the command
 
 @pytest.fixture(scope="module")
@@ -258,6 +274,24 @@ def test_train_resume_exactly_and_postfilter_files(postfilter_corpus, tmp_path, 
     assert main(["postfilter", "--checkpoint", str(ckpt), "--chunk-frames", "40",
                  str(root / "synthetic" / "kal_002.wav"), "-o", str(one)]) == 0
     assert one.is_file()
+
+
+def test_checkpoint_from_before_d_delta_resumes(postfilter_corpus, tmp_path):
+    from vcgan.engine.trainer import Trainer
+    from vcgan.training import build
+
+    _, feats_dir = postfilter_corpus
+    cfg = _cfg("gan_postfilter_mcep", feats_dir, tmp_path / "run")
+    model, _ = build(cfg)
+    old = model.metadata()
+    del old["model"]["d_delta"]  # as written before the key existed
+    assert model.resume_conflicts(old) == {}
+    old["model"]["d_delta"] = True
+    assert "model" in model.resume_conflicts(old)
+    cfg_delta = _cfg("gan_postfilter_mcep", feats_dir, tmp_path / "delta", **{"model.d_delta": "true"})
+    m2, data = build(cfg_delta)
+    assert m2.discriminators["d"].delta
+    Trainer(m2, data, cfg_delta["train"], cfg_delta["out_dir"], cfg_delta).fit()
 
 
 def test_untrained_postfilter_returns_the_input_features(postfilter_corpus, tmp_path):

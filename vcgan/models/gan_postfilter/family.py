@@ -39,6 +39,7 @@ MODEL_DEFAULTS = {
     "n_bands": 4,  # STFT: bands of equal width ...
     "band_overlap": 16,  # ... sharing this many bins with each neighbour
     "band_edges": None,  # STFT: explicit [[start, stop], ...] bins instead
+    "d_delta": False,  # D also sees each input's frame-to-frame difference (papers: no)
 }
 LOSS_DEFAULTS = {
     "adversarial": "nonsaturating",  # the papers' cross-entropy GAN
@@ -74,7 +75,7 @@ def defaults(task: str) -> dict:
 def _networks(model: dict, loss: dict):
     g = TexturePostfilter(model["passthrough"], tuple(model["g_channels"]), model["kernel"], model["zero_last"])
     d = TextureDiscriminator(2 if loss["conditional_d"] else 1, model["passthrough"], tuple(model["d_channels"]),
-                             model["kernel"])
+                             model["kernel"], delta=model.get("d_delta", False))
     return g, d
 
 
@@ -117,6 +118,8 @@ class _Meta:
         return copy.deepcopy(self.meta)
 
     def upgrade_metadata(self, meta: dict) -> dict:
+        if isinstance(meta.get("model"), dict):  # checkpoints from before a model key existed: its default
+            meta["model"] = {**{k: v for k, v in MODEL_DEFAULTS.items() if k not in meta["model"]}, **meta["model"]}
         return meta
 
 

@@ -13,6 +13,9 @@ dimensions (c0, or c0-c1) are copied unchanged.
 Discriminator: 2D convolutions (64, 128, 256, 128), stride 1 then 2, LeakyReLU, and a
 1x1 convolution to a map of scores (the adversarial loss averages them), on the
 dimensions the generator changes; with a condition channel it judges (input, output).
+With ``delta`` each input channel also enters as its frame-to-frame difference, which
+puts the fast modulations (the modulation spectrum above ~40 Hz, a few percent of the
+trajectories' energy) on the same footing as the slow ones.
 """
 from __future__ import annotations
 
@@ -55,21 +58,29 @@ class TextureDiscriminator(nn.Module):
     """Score map of (batch, channels, frames, dims) inputs, on dims ``passthrough:``."""
 
     def __init__(self, in_channels: int = 1, passthrough: int = 1, channels=(64, 128, 256, 128), kernel: int = 5,
-                 slope: float = 0.2):
+                 slope: float = 0.2, delta: bool = False):
         super().__init__()
         self.passthrough = int(passthrough)
-        layers, c_in = [], in_channels
+        self.delta = bool(delta)
+        layers, c_in = [], in_channels * (2 if delta else 1)
         for i, c in enumerate(channels):
             layers += [nn.Conv2d(c_in, c, kernel, stride=1 if i == 0 else 2, padding=kernel // 2), nn.LeakyReLU(slope)]
             c_in = c
         self.net = nn.Sequential(*layers, nn.Conv2d(c_in, 1, 1))
 
+    def _input(self, x: torch.Tensor) -> torch.Tensor:
+        x = x[..., self.passthrough:]
+        if not self.delta:
+            return x
+        diff = torch.diff(x, dim=2, prepend=x[:, :, :1])  # first frame: 0
+        return torch.cat([x, diff], 1)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x[..., self.passthrough:])
+        return self.net(self._input(x))
 
     def features(self, x: torch.Tensor) -> list[torch.Tensor]:
         """Each hidden layer's activations (feature matching)."""
-        h, out = x[..., self.passthrough:], []
+        h, out = self._input(x), []
         for layer in self.net[:-1]:
             h = layer(h)
             if isinstance(layer, nn.LeakyReLU):
