@@ -55,19 +55,22 @@ def main(argv=None):
     pf = SpeechPostfilter(load_postfilter(model.metadata(), model.state_dict()), model.metadata())
     files = list_audio(a.files)
     seconds = sum(len(load_audio(p, pf.sample_rate)) for p in files) / pf.sample_rate
-    pf.filter_file(files[0])  # warm-up
-    t0 = time.perf_counter()
-    for p in files:
-        pf.filter_file(p)
-    spent = time.perf_counter() - t0
     filt = pf.model.apply
     feats = np.random.default_rng(0).standard_normal((int(seconds * 200), len(pf.meta["norm"]["mean"])))
     t0 = time.perf_counter()
     filt(feats)
     net = time.perf_counter() - t0
-    print(f"{a.config}: vcgan postfilter {where}: {len(files)} files, {seconds:.1f} s of audio: real-time factor "
-          f"{spent / seconds:.3f} (network alone {net / seconds:.4f}), peak RSS "
-          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+    # the mel-cepstrum model goes back to speech by filtering the input (default) or by WORLD synthesis
+    for synthesis in (("filter", "world") if pf.meta["kind"] == "mcep" else ("filter",)):
+        pf.filter_file(files[0], synthesis=synthesis)  # warm-up
+        t0 = time.perf_counter()
+        for p in files:
+            pf.filter_file(p, synthesis=synthesis)
+        spent = time.perf_counter() - t0
+        how = f" --synthesis {synthesis}" if pf.meta["kind"] == "mcep" else ""
+        print(f"{a.config}: vcgan postfilter{how} {where}: {len(files)} files, {seconds:.1f} s of audio: "
+              f"real-time factor {spent / seconds:.3f} (network alone {net / seconds:.4f}), peak RSS "
+              f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
 
 
 if __name__ == "__main__":

@@ -276,6 +276,41 @@ def test_train_resume_exactly_and_postfilter_files(postfilter_corpus, tmp_path, 
     assert one.is_file()
 
 
+def test_modulation_loss_by_hand_and_in_training(postfilter_corpus, tmp_path):
+    from vcgan.engine.trainer import Trainer
+    from vcgan.models.gan_postfilter.family import modulation_loss
+    from vcgan.training import build
+
+    torch.manual_seed(0)
+    y = torch.randn(4, 1, 64, 6)
+    assert modulation_loss(y, y) == 0
+    # twice the amplitude: 4x the power at every modulation frequency, (ln 4)^2 in squared nepers
+    assert modulation_loss(2 * y, y).item() == pytest.approx(np.log(4) ** 2, rel=1e-5)
+    # a constant offset has no modulation; skipped dims do not count
+    assert modulation_loss(y + 5.0, y).item() == pytest.approx(0, abs=1e-8)
+    z = y.clone()
+    z[..., 0] *= 10
+    assert modulation_loss(z, y, skip=1).item() == pytest.approx(0, abs=1e-10)
+    # smoothing over time takes the fast modulations away; the loss sees it and has a gradient
+    smooth = torch.nn.functional.avg_pool2d(y, (5, 1), 1, (2, 0), count_include_pad=False).requires_grad_()
+    loss = modulation_loss(smooth, y)
+    loss.backward()
+    assert loss.item() > 0.5 and smooth.grad.abs().sum() > 0
+
+    _, feats_dir = postfilter_corpus
+    cfg = _cfg("gan_postfilter_mcep", feats_dir, tmp_path / "run", **{"loss.ms_weight": 2.0})
+    model, data = build(cfg)
+    batch = data.next_batch()
+    out = model.generate(batch, 0)
+    with_ms = model.losses("g", batch, out, 0)
+    assert with_ms["ms"] > 0
+    model.ms_weight = type(model.ms_weight)(0.0, "loss.ms_weight")
+    without = model.losses("g", batch, out, 0)
+    assert "ms" not in without
+    assert with_ms["total"].item() == pytest.approx(without["total"].item() + 2.0 * with_ms["ms"].item(), rel=1e-5)
+    Trainer(model, data, cfg["train"], cfg["out_dir"], cfg).fit()
+
+
 def test_checkpoint_from_before_d_delta_resumes(postfilter_corpus, tmp_path):
     from vcgan.engine.trainer import Trainer
     from vcgan.training import build

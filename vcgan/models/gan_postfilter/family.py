@@ -21,6 +21,7 @@ from ...engine.distributed import launch_rank_world
 from ...engine.losses import reconstruction_loss
 from ...engine.objectives import Composite, PairedObjective
 from ...engine.registry import Family, register
+from ...engine.schedule import Schedule
 from ...errors import ConfigError, VcganError
 from ...features.stft import BandLayout, STFTConfig, band_merge, band_split
 from ...features.world import FeatureConfig
@@ -51,6 +52,7 @@ LOSS_DEFAULTS = {
     "conditional_d": False,  # D judges (synthetic input, output) pairs instead of the output alone
     "d_scale": 1.0,
     "fm_weight": 0.0,  # feature matching on D's hidden layers (nnsvs: 10); papers: none
+    "ms_weight": 0.0,  # modulation-spectrum term (batch log-MS of the output vs the natural frames'); papers: none
 }
 DATA_DEFAULTS = {
     "feats_dir": "exp/feats",
@@ -107,8 +109,46 @@ def recon_scales(meta: dict, loss: dict) -> list:
     return [torch.tensor(p, dtype=torch.float32) for p in pieces]
 
 
-def _paired(model: dict, loss: dict, recon_scale=None) -> PairedObjective:
-    return PairedObjective(*_networks(model, loss), **_objective_options(loss, recon_scale))
+def modulation_loss(fake: torch.Tensor, real: torch.Tensor, skip: int = 0) -> torch.Tensor:
+    """Squared log distance between the batch modulation spectra of two ``(batch, 1, frames, dims)``
+    tensors, dims ``skip:`` (Takamichi et al.'s modulation spectrum, as the MS distance measures it:
+    each crop's trajectories with their mean removed, Hann-windowed, power over the batch; the
+    DC row is left out). In squared nepers of power, averaged over modulation frequencies and dims."""
+    f, r = fake[..., skip:].float(), real[..., skip:].float()
+    window = torch.hann_window(f.shape[2] + 2, periodic=False, device=f.device, dtype=f.dtype)[1:-1, None]
+
+    def power(z):
+        z = (z - z.mean(2, keepdim=True)) * window
+        return (torch.fft.rfft(z, dim=2).abs() ** 2).mean((0, 1))[1:]  # (frequencies, dims)
+
+    tiny = 1e-8
+    return ((torch.log(power(f) + tiny) - torch.log(power(r) + tiny)) ** 2).mean()
+
+
+class PostfilterObjective(PairedObjective):
+    """The paired objective plus an optional modulation-spectrum term on the generator
+    (``loss.ms_weight``, a schedule): the log power of the output's trajectories at each
+    modulation frequency, over the batch, against the natural frames'. The adversarial
+    loss restores slow modulations first; fast ones (frame-to-frame fluctuation, a few
+    percent of the energy) barely move a discriminator, and this term prices them."""
+
+    def __init__(self, generator, discriminator, *, ms_weight=0.0, passthrough: int = 0, **options):
+        super().__init__(generator, discriminator, **options)
+        self.ms_weight = Schedule(ms_weight, "loss.ms_weight")
+        self.ms_skip = int(passthrough)
+
+    def losses(self, group, batch, out, step):
+        losses = super().losses(group, batch, out, step)
+        w_ms = self.ms_weight(step) if group == "g" else 0.0
+        if w_ms > 0:
+            losses["ms"] = modulation_loss(out["fake"], batch["y"], self.ms_skip)
+            losses["total"] = losses["total"] + w_ms * losses["ms"]
+        return losses
+
+
+def _paired(model: dict, loss: dict, recon_scale=None) -> PostfilterObjective:
+    return PostfilterObjective(*_networks(model, loss), ms_weight=loss.get("ms_weight", 0.0),
+                               passthrough=model["passthrough"], **_objective_options(loss, recon_scale))
 
 
 class _Meta:
@@ -123,10 +163,11 @@ class _Meta:
         return meta
 
 
-class MelCepstrumPostfilter(_Meta, PairedObjective):
+class MelCepstrumPostfilter(_Meta, PostfilterObjective):
     def __init__(self, meta: dict, loss: dict):
-        PairedObjective.__init__(self, *_networks(meta["model"], loss),
-                                 **_objective_options(loss, recon_scales(meta, loss)[0]))
+        PostfilterObjective.__init__(self, *_networks(meta["model"], loss), ms_weight=loss.get("ms_weight", 0.0),
+                                     passthrough=meta["model"]["passthrough"],
+                                     **_objective_options(loss, recon_scales(meta, loss)[0]))
         self.meta = meta
 
 
@@ -276,7 +317,7 @@ def check(cfg: dict) -> None:
 FAMILY = register(Family(
     name="gan_postfilter", tasks=tuple(TASKS), defaults=defaults, build=build_task, load=load_postfilter,
     synthetic=synthetic, check=check,
-    types={"model.band_edges": list, **{f"loss.{k}": "schedule" for k in ("adv_weight", "recon_weight", "fm_weight")}},
+    types={"model.band_edges": list, **{f"loss.{k}": "schedule" for k in ("adv_weight", "recon_weight", "fm_weight", "ms_weight")}},
     minimums=[("data.segment_frames", 8), ("data.batch_size", 1), ("model.kernel", 1)],
     description="GAN postfilters for synthetic speech (mel-cepstrum GAN-PF; band-split STFT GAN-PF)",
 ))
