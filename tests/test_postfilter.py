@@ -476,3 +476,29 @@ def test_band_edge_jump_sees_a_seam():
     seam = smooth.copy()
     seam[:, 36:] += 0.5  # a step where the upper band ends its overlap
     assert edge_jump([seam], [28, 36]) > 5 * edge_jump([smooth], [28, 36])
+
+
+def test_envelope_bound_script_measures_features_speech_and_the_oracle(postfilter_corpus, tmp_path, capsys):
+    import importlib.util
+    import json
+
+    from vcgan.engine.trainer import Trainer
+    from vcgan.training import build
+
+    root, feats_dir = postfilter_corpus
+    cfg = _cfg("gan_postfilter_mcep", feats_dir, tmp_path / "run" / "train")
+    model, data = build(cfg)
+    Trainer(model, data, cfg["train"], cfg["out_dir"], cfg).fit()
+    script = Path(__file__).resolve().parents[1] / "recipes" / "gan_postfilter" / "local" / "envelope_bound.py"
+    spec = importlib.util.spec_from_file_location("envelope_bound", script)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    out = tmp_path / "bound.json"
+    mod.main(["--pairs", str(root), "--split", "", "--feats", str(feats_dir), "--out", str(out), str(tmp_path / "run")])
+    res = json.loads(out.read_text())
+    assert res["oracle/features"]["ms_distance"] == 0 and res["oracle/features"]["log_gv_distance"] == 0
+    # the fixture's synthetic side is the natural envelope smoothed over time: the natural envelope restores most GV
+    assert res["oracle/waveform"]["log_gv_distance"] < 0.5 * res["synthetic/features"]["log_gv_distance"]
+    assert res["synthetic/waveform"] == res["synthetic/features"]
+    assert {"run/features", "run/waveform", "GV scaling/features"} <= set(res)
+    assert "| oracle | waveform |" in capsys.readouterr().out
