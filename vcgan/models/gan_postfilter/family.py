@@ -84,10 +84,11 @@ def _networks(model: dict, loss: dict):
 RECON_UNITS = ("normalised", "features")
 
 
-def _objective_options(loss: dict, recon_scale=None) -> dict:
+def _objective_options(model: dict, loss: dict, recon_scale=None) -> dict:
     return dict(adversarial=loss["adversarial"], adv_weight=loss["adv_weight"], recon=loss["recon"],
                 recon_weight=loss["recon_weight"], conditional_d=loss["conditional_d"], cond_dim=1,
-                d_scale=loss["d_scale"], fm_weight=loss["fm_weight"], recon_scale=recon_scale)
+                d_scale=loss["d_scale"], fm_weight=loss["fm_weight"], recon_scale=recon_scale,
+                ms_weight=loss["ms_weight"], passthrough=model["passthrough"])
 
 
 def recon_scales(meta: dict, loss: dict) -> list:
@@ -147,8 +148,7 @@ class PostfilterObjective(PairedObjective):
 
 
 def _paired(model: dict, loss: dict, recon_scale=None) -> PostfilterObjective:
-    return PostfilterObjective(*_networks(model, loss), ms_weight=loss.get("ms_weight", 0.0),
-                               passthrough=model["passthrough"], **_objective_options(loss, recon_scale))
+    return PostfilterObjective(*_networks(model, loss), **_objective_options(model, loss, recon_scale))
 
 
 class _Meta:
@@ -165,9 +165,8 @@ class _Meta:
 
 class MelCepstrumPostfilter(_Meta, PostfilterObjective):
     def __init__(self, meta: dict, loss: dict):
-        PostfilterObjective.__init__(self, *_networks(meta["model"], loss), ms_weight=loss.get("ms_weight", 0.0),
-                                     passthrough=meta["model"]["passthrough"],
-                                     **_objective_options(loss, recon_scales(meta, loss)[0]))
+        PostfilterObjective.__init__(self, *_networks(meta["model"], loss),
+                                     **_objective_options(meta["model"], loss, recon_scales(meta, loss)[0]))
         self.meta = meta
 
 
