@@ -8,12 +8,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-NORMS = ("instance", "batch", "none")
+NORMS = ("instance", "instance-affine", "batch", "none")
 
 
 def norm_layer(kind: str, channels: int) -> nn.Module:
     if kind == "instance":
         return nn.InstanceNorm2d(channels, affine=False)  # CycleGAN/pix2pix: no affine parameters
+    if kind == "instance-affine":
+        return nn.InstanceNorm2d(channels, affine=True)  # StarGAN
     if kind == "batch":
         return nn.BatchNorm2d(channels)
     if kind == "none":
@@ -50,7 +52,11 @@ class ResnetGenerator(nn.Module):
     """c7s1-ngf, d(2ngf), d(4ngf), R(4ngf) x blocks, u(2ngf), u(ngf), c7s1-out, tanh
     (reflection padding, instance norm): CycleGAN's generator; 6 blocks for 128 px,
     9 for 256 px; fewer for small images. ``extra_in`` adds channels to the input (a
-    tiled domain code)."""
+    tiled domain code). The code channels are zero-padded while the image is reflected:
+    a constant map reflection-padded stays constant, its convolution is a per-channel
+    offset, and the instance norm after the first convolution would remove it, leaving
+    the generator blind to the code; zero borders make its response vary over the image
+    (StarGAN's own code zero-pads the first convolution)."""
 
     def __init__(self, in_ch: int = 3, out_ch: int = 3, ngf: int = 64, blocks: int = 6, down: int = 2,
                  norm: str = "instance", extra_in: int = 0):
@@ -71,9 +77,11 @@ class ResnetGenerator(nn.Module):
 
     def forward(self, x, code=None):
         xp, (h, w) = pad_to_multiple(x, 2 ** self.down)
-        if code is not None:
-            xp = tile_code(xp, code)
-        return self.net(xp)[..., :h, :w]
+        if code is None:
+            return self.net(xp)[..., :h, :w]
+        pad = self.net[0]  # ReflectionPad2d(3)
+        maps = F.pad(tile_code(xp[:, :0], code), pad.padding)
+        return self.net[1:](torch.cat([pad(xp), maps], 1))[..., :h, :w]
 
 
 class PatchDiscriminator(nn.Module):
@@ -146,15 +154,16 @@ class UnetGenerator(nn.Module):
 
 
 class StarGANGenerator(nn.Module):
-    """StarGAN's generator: the target domain code tiled as input channels, c7s1-64,
-    two stride-2 downsamplings, residual blocks, two upsamplings, c7s1 tanh; instance
-    norm with affine parameters. ``G(x, src, trg)``: ``trg`` an index (one-hot) or a
+    """StarGAN's generator: the target domain code tiled as input channels (zero-padded:
+    see ResnetGenerator), c7s1-64, two stride-2 downsamplings, residual blocks, two
+    upsamplings, c7s1 tanh; instance norm with affine parameters. ``G(x, src, trg)``: ``trg`` an index (one-hot) or a
     0/1 attribute vector; ``src`` is not used."""
 
     def __init__(self, in_ch: int, num_domains: int, conv_dim: int = 64, blocks: int = 6):
         super().__init__()
         self.num_domains = num_domains
-        self.net = ResnetGenerator(in_ch, in_ch, conv_dim, blocks, down=2, norm="instance", extra_in=num_domains)
+        self.net = ResnetGenerator(in_ch, in_ch, conv_dim, blocks, down=2, norm="instance-affine",
+                                   extra_in=num_domains)
 
     def code(self, c: torch.Tensor) -> torch.Tensor:
         return F.one_hot(c, self.num_domains) if c.dtype == torch.long else c
