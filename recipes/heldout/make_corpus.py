@@ -8,13 +8,14 @@ instructions, spelled-out times/dates/prices, longer compound sentences and
 dialogue lines, with its own vocabulary), so models can be judged on speech
 their configurations never saw:
 
-* ``dev``:  kal, ked, slt -- for tuning decisions.
+* ``dev``:  kal, ked, slt (+ awb, rms, added later) -- for tuning decisions.
 * ``test``: kal, ked, slt, awb, rms -- for final reports only.
 
 Each has 50 non-parallel training sentences per speaker and 15 parallel test
 sentences.  All sentences come from one seeded stream of unique sentences:
-dev takes the first block, test the next, so no sentence occurs twice in or
-across the two corpora, and none occurs in the demo corpus (checked).
+dev takes the first block, test the next, then the training sentences of dev's
+added speakers, so no sentence occurs twice in or across the two corpora, and
+none occurs in the demo corpus (checked).
 
 Voices and the Debian packages that provide them::
 
@@ -70,6 +71,10 @@ VOICES = {
     "rms": ("flite", "rms", "flite", "Flite clustergen, CMU ARCTIC, US male"),
 }
 CORPORA = {"dev": ["kal", "ked", "slt"], "test": ["kal", "ked", "slt", "awb", "rms"]}
+# Speakers added to a corpus after it was first built: their training sentences come from
+# a block after every corpus's, so no earlier speaker's sentences change. dev gains the two
+# voices only test had, so tuning sees test's load (five voices, 20 directions).
+ADDED = {"dev": ["awb", "rms"]}
 N_TRAIN, N_TEST, SEED = 50, 15, 20240917
 MIN_WORDS, MAX_WORDS, MAX_CHARS = 6, 17, 95  # keeps every file well under 8 s
 MIN_SEC, MAX_SEC = 1.5, 8.0
@@ -307,11 +312,16 @@ def demo_sentences() -> set[str]:
             for t in read_transcript(p).values()}
 
 
+def speakers_of(corpus: str) -> list[str]:
+    return CORPORA[corpus] + ADDED.get(corpus, [])
+
+
 def plan_all(seed: int) -> dict[str, list]:
     """Both corpora from one unique stream: [dev test | dev train | test test |
     test train]; train sentences are dealt round-robin over the speakers."""
     sizes = {c: N_TEST + N_TRAIN * len(s) for c, s in CORPORA.items()}
-    pool = HeldoutSentences(seed).stream(sum(sizes.values()))
+    added = sum(N_TRAIN * len(s) for s in ADDED.values())
+    pool = HeldoutSentences(seed).stream(sum(sizes.values()) + added)
     clash = {normalize(t) for t in pool} & demo_sentences()
     if clash:  # never happens with the shipped vocabularies; guards edits
         sys.exit(f"error: sentences also in the demo corpus: {sorted(clash)[:5]}")
@@ -325,6 +335,12 @@ def plan_all(seed: int) -> dict[str, list]:
                      for i, t in enumerate(rest[k::len(speakers)], 1)]
             plan += [Utterance(spk, "test", f"test_{i:03d}", t) for i, t in enumerate(test, 1)]
         plans[corpus] = plan
+    for corpus, speakers in ADDED.items():
+        tests = [u for u in plans[corpus] if u.speaker == CORPORA[corpus][0] and u.subset == "test"]
+        for spk in speakers:
+            block, start = pool[start:start + N_TRAIN], start + N_TRAIN
+            plans[corpus] += [Utterance(spk, "train", f"{spk}_train_{i:03d}", t) for i, t in enumerate(block, 1)]
+            plans[corpus] += [Utterance(spk, "test", u.fileid, u.text) for u in tests]
     return plans
 
 
@@ -376,7 +392,7 @@ def check_voices(speakers: list[str]) -> None:
 
 def write_readme(out: Path, corpus: str, seed: int) -> None:
     rows, total_n, total_s = [], 0, 0.0
-    for spk in CORPORA[corpus]:
+    for spk in speakers_of(corpus):
         cells = []
         for subset in ("train", "test"):
             durs = [flac_duration(f) for f in sorted((out / spk / subset).glob("*.flac"))]
@@ -406,7 +422,7 @@ mono 16 kHz 16-bit FLAC, ~0.1 s silence each end, peak -1 dBFS.
 
 def build(out: Path, corpus: str, plan: list, seed: int, force: bool, jobs: int) -> int:
     todo = []
-    for spk in CORPORA[corpus]:
+    for spk in speakers_of(corpus):
         for subset in ("train", "test"):
             wanted = [u for u in plan if u.speaker == spk and u.subset == subset]
             old = read_transcript(out / spk / f"{subset}.txt")
