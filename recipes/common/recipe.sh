@@ -73,6 +73,13 @@ parse_options() {
 }
 
 # stage_on N: whether stage N is inside --stage..--stop-stage
+# corpus_suffix CORPUS: "" for the bundled demo corpus, else "_<parent>_<name>" of its path, so
+# features of different corpora with the same speakers land in different dump folders
+corpus_suffix() {
+  [ "$1" = ../demo/corpus ] && return 0
+  local p=${1%/}
+  echo "_$(basename "$(dirname "$p")")_$(basename "$p")" | tr -c 'A-Za-z0-9_.\n-' '_'
+}
 stage_on() { [ "$stage" -le "$1" ] && [ "$stop_stage" -ge "$1" ]; }
 
 # yaml_list "a b c": ["a", "b", "c"] for a key=value override

@@ -30,7 +30,7 @@ test_src_dir=$(abspath "$test_src_dir"); test_ref_dir=$(abspath "$test_ref_dir")
 enter_recipe "$0"
 tag=${tag:-$(basename "${conf%.yaml}")_${src}_${tgt}}
 model_title=$(sed -n 's/^task: *//p' "$conf" | head -1)
-feats=dump/feats_${src}_${tgt}_$(basename "${conf%.yaml}")
+feats=dump/feats_${src}_${tgt}_$(basename "${conf%.yaml}")$(corpus_suffix "$corpus")
 expdir=exp/${tag}
 sample_rate=$(conf_sample_rate "$conf")  # score at the model's rate
 jobs_arg=()

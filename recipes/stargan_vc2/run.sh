@@ -27,7 +27,7 @@ enter_recipe "$0"
 read -r -a spk <<< "$speakers"
 name=$(basename "${conf%.yaml}")
 tag=${tag:-${name}_$(echo "$speakers" | tr ' ' '_')}
-feats=dump/feats_$(echo "$speakers" | tr ' ' '_')_${name}
+feats=dump/feats_$(echo "$speakers" | tr ' ' '_')_${name}$(corpus_suffix "$corpus")
 expdir=exp/${tag}
 sample_rate=$(conf_sample_rate "$conf")  # score at the model's rate
 jobs_arg=()
