@@ -174,10 +174,13 @@ class StarGANGenerator(nn.Module):
 
 class StarGANDiscriminator(nn.Module):
     """StarGAN's discriminator: 4x4 stride-2 convs with LeakyReLU 0.01 (no normalisation),
-    then two heads on the shared trunk: patch scores (real/fake) and domain logits
-    (averaged over positions, so any image size works). Returns (scores, logits)."""
+    then two heads on the shared trunk: patch scores (real/fake, 3x3 conv) and domain
+    logits from a conv whose kernel covers the whole feature map of an ``image_size``
+    input (the paper's: a position-aware linear classifier). Other sizes work too: the
+    logits are averaged over the positions the kernel leaves. Returns (scores, logits)."""
 
-    def __init__(self, in_ch: int, num_domains: int, conv_dim: int = 64, layers: int = 6):
+    def __init__(self, in_ch: int, num_domains: int, conv_dim: int = 64, layers: int = 6,
+                 image_size: tuple[int, int] | int = 1):
         super().__init__()
         seq, c = [], in_ch
         for i in range(layers):
@@ -185,12 +188,16 @@ class StarGANDiscriminator(nn.Module):
             seq += [nn.Conv2d(c, nxt, 4, 2, 1), nn.LeakyReLU(0.01)]
             c = nxt
         self.trunk = nn.Sequential(*seq)
-        self.scores = nn.Conv2d(c, 1, 3, 1, 1, bias=False)
-        self.classes = nn.Conv2d(c, num_domains, 1, bias=False)
         self.min_size = 2 ** layers
+        size = (image_size, image_size) if isinstance(image_size, int) else tuple(image_size)
+        kernel = tuple(max(1, max(s, self.min_size) // 2 ** layers) for s in size)
+        self.scores = nn.Conv2d(c, 1, 3, 1, 1, bias=False)
+        self.classes = nn.Conv2d(c, num_domains, kernel, bias=False)
 
     def forward(self, x, *codes):
-        if min(x.shape[-2:]) < self.min_size:
-            x, _ = pad_to_multiple(x, self.min_size, mode="replicate")
+        kh, kw = self.classes.kernel_size
+        need = (max(self.min_size, kh * self.min_size), max(self.min_size, kw * self.min_size))
+        if x.shape[-2] < need[0] or x.shape[-1] < need[1]:
+            x = F.pad(x, (0, max(0, need[1] - x.shape[-1]), 0, max(0, need[0] - x.shape[-2])), mode="replicate")
         h = self.trunk(x)
         return self.scores(h), self.classes(h).mean((2, 3))

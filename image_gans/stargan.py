@@ -47,7 +47,8 @@ class ImageStarGAN(MultiDomainObjective):
     def __init__(self, domains, attributes: bool, image: dict, model: dict, loss: dict, sample_images=None):
         c, size, n = image["channels"], min(image["height"], image["width"]), len(domains)
         super().__init__(StarGANGenerator(c, n, model["conv_dim"], model["blocks"]),
-                         StarGANDiscriminator(c, n, model["conv_dim"], _d_layers(model, size)),
+                         StarGANDiscriminator(c, n, model["conv_dim"], _d_layers(model, size),
+                                              (image["height"], image["width"])),
                          adversarial=loss["adversarial"], cls_weight=loss["cls_weight"],
                          cycle_weight=loss["cycle_weight"], identity_weight=loss["identity_weight"],
                          gp_weight=loss["gp_weight"])

@@ -74,6 +74,20 @@ def test_stargan_generator_sees_the_target_code_through_instance_norm():
     assert code.grad.abs().sum() > 0
 
 
+def test_stargan_discriminator_classifies_from_the_whole_feature_map():
+    """The paper's classification head: one kernel over the trunk's whole output (128 px,
+    6 layers: 2x2), so the logits depend on where things are, not only on their average."""
+    assert StarGANDiscriminator(3, 5, 4, 6, 128).classes.kernel_size == (2, 2)
+    d = StarGANDiscriminator(1, 4, 4, 3, (28, 28))
+    assert d.classes.kernel_size == (3, 3)
+    x = torch.randn(2, 1, 28, 28)
+    with torch.no_grad():
+        _, logits = d(x)
+        _, moved = d(torch.roll(x, 8, dims=3))
+        _, small = d(torch.randn(2, 1, 9, 9))  # smaller than the training size: padded up
+    assert not torch.allclose(logits, moved) and small.shape == (2, 4)
+
+
 def test_unet_skips_connect_mirrored_levels():
     torch.manual_seed(0)
     net = UnetGenerator(1, 1, 4, 3, dropout=0.0).eval()
