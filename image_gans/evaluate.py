@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from vcgan.engine.checkpoint import inference_state, load_checkpoint
+from vcgan.engine.checkpoint import inference_state, load_checkpoint, weights_mismatch
 from vcgan.engine.registry import family_named
 from vcgan.errors import CheckpointError, VcganError
 
@@ -33,10 +33,13 @@ class Translator:
         if untrained:  # the same networks at their initialisation (a baseline)
             torch.manual_seed(int(self.config.get("train", {}).get("seed", 0)))
         load = family_named(self.family).load
-        if self.family == "image_cyclegan":
-            self.nets = {d: load(self.meta, state, d) for d in ("ab", "ba")}
-        else:
-            self.nets = {"g": load(self.meta, state)}
+        try:
+            if self.family == "image_cyclegan":
+                self.nets = {d: load(self.meta, state, d) for d in ("ab", "ba")}
+            else:
+                self.nets = {"g": load(self.meta, state)}
+        except RuntimeError as err:  # load_state_dict: missing, unexpected or misshapen weights
+            raise weights_mismatch(checkpoint, self.family, err) from None
         self.device = torch.device(device)
         for n in self.nets.values():
             n.to(self.device)

@@ -6,6 +6,7 @@ from conftest import tiny_config
 from vcgan.conversion import SpeakerStats, apply_in_chunks, convert_features
 from vcgan.engine.trainer import Trainer
 from vcgan.features import FeatureConfig, analyze, load_audio
+from vcgan.errors import CheckpointError
 from vcgan.inference import Converter
 from vcgan.training import build
 
@@ -76,6 +77,17 @@ def test_convert_single_file_to_path(tiny_checkpoint, demo_corpus, tmp_path):
     out = conv.convert_paths(demo_corpus / "kal" / "test" / "test_001.flac", tmp_path / "one.wav", "kal", "slt",
                              progress=False)
     assert out == [tmp_path / "one.wav"] and out[0].is_file()
+
+
+def test_weights_that_do_not_fit_the_networks_name_the_checkpoint(tiny_checkpoint, tmp_path):
+    state = torch.load(tiny_checkpoint, weights_only=True)
+    key = next(k for k in state["model"] if k.startswith("generators."))
+    state["model"][key] = torch.zeros(3)  # misshapen, as from another layout of the model
+    old = tmp_path / "other.pt"
+    torch.save(state, old)
+    conv = Converter.from_checkpoint(old)
+    with pytest.raises(CheckpointError, match=f"{old}: its .* weights do not fit"):
+        conv.convert_array(np.zeros(16000, np.float32), "kal", "slt")
 
 
 def test_checkpoint_loads_weights_only_and_is_atomic(tiny_checkpoint, tmp_path, monkeypatch):

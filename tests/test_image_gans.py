@@ -282,3 +282,11 @@ def test_cli_trains_translates_and_evaluates_an_image_model(tmp_path, capsys):
     row = report["systems"]["model"]["sneaker->ankle-boot"]
     assert 0.0 <= row["target_accuracy"] <= 1.0 and row["fid"] > 0
     assert (out / "grid.png").stat().st_size > 200 and "not comparable" in (out / "scores.md").read_text()
+    # weights that do not fit this version's networks: a clear error naming the file, not a traceback
+    state = torch.load(ckpt, weights_only=True)
+    state["model"].pop(next(k for k in state["model"] if k.startswith("generators.")))
+    old = tmp_path / "old.pt"
+    torch.save(state, old)
+    assert main(["translate", "--checkpoint", old, "--target", "ankle-boot", inputs, "-o", tmp_path / "y"]) != 0
+    err = capsys.readouterr().err
+    assert f"{old}: its image_cyclegan weights do not fit" in err and "Traceback" not in err

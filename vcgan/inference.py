@@ -7,7 +7,7 @@ import torch
 from tqdm import tqdm
 
 from .conversion import SpeakerStats, convert_waveform, identity
-from .engine.checkpoint import inference_state, load_checkpoint
+from .engine.checkpoint import inference_state, load_checkpoint, weights_mismatch
 from .engine.registry import family_named
 from .errors import CheckpointError, VcganError
 from .features.audio import load_audio, output_paths, save_audio
@@ -44,7 +44,10 @@ class Converter:
 
         def mapping_for(source, target):
             if (source, target) not in cache:
-                gen = load_generator(meta, state, source, target).to(dev)
+                try:
+                    gen = load_generator(meta, state, source, target).to(dev)
+                except RuntimeError as err:  # load_state_dict: missing, unexpected or misshapen weights
+                    raise weights_mismatch(path, family, err) from None
                 cache[(source, target)] = lambda x: gen(x.to(dev)).float().cpu()
             return cache[(source, target)]
 

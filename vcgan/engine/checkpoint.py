@@ -61,3 +61,12 @@ def load_checkpoint(path, map_location="cpu") -> dict:
     if not isinstance(state, dict) or not ({"model", "task"} & set(state)):
         raise CheckpointError(f"{path}: not a vcgan checkpoint (no networks in it)")
     return upgrade_checkpoint(state)
+
+
+def weights_mismatch(path, family, err: RuntimeError) -> CheckpointError:
+    """A clear error for weights that do not fit the networks this version builds (a
+    checkpoint of an older layout, or an edited one): names the file and the first problem."""
+    detail = next((ln.strip() for ln in str(err).splitlines()[1:] if ln.strip()), str(err))
+    return CheckpointError(f"{path}: its {family} weights do not fit the networks this version builds "
+                           f"({detail[:200]}); it was written by another version of the model: train it again")
+
