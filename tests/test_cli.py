@@ -142,6 +142,28 @@ def test_evaluate_errors(tmp_path, capsys):
     assert "not a directory" in capsys.readouterr().err
 
 
+def test_convert_to_several_targets_analyses_once_and_matches_single_conversions(tiny_feats, tiny_corpus, tmp_path,
+                                                                                    monkeypatch):
+    import vcgan.inference as inference
+
+    src = tiny_corpus / "kal" / "test"
+    assert run(["convert", "--feats", tiny_feats, "--source", "kal", "--target", "slt", src, "-o", tmp_path / "one"]) == 0
+    calls = []
+    real = inference.analyze
+    monkeypatch.setattr(inference, "analyze", lambda *a, **k: calls.append(1) or real(*a, **k))
+    assert run(["convert", "--feats", tiny_feats, "--source", "kal", "--target", "ked,slt", src,
+                "-o", tmp_path / "many"]) == 0
+    names = sorted(p.name for p in (tmp_path / "one").iterdir())
+    assert len(calls) == len(names) == 2  # each input analysed once for both targets
+    for t in ("ked", "slt"):
+        assert sorted(p.name for p in (tmp_path / "many" / f"kal_to_{t}").iterdir()) == names
+    for n in names:
+        a, b = sf.read(tmp_path / "one" / n)[0], sf.read(tmp_path / "many" / "kal_to_slt" / n)[0]
+        assert np.array_equal(a, b)
+    assert run(["convert", "--feats", tiny_feats, "--source", "kal", "--target", "slt,slt", src,
+                "-o", tmp_path / "x"]) == 2
+
+
 def test_convert_refuses_corrupt_checkpoint(tmp_path, tiny_corpus, capsys):
     bad = tmp_path / "x.pt"
     bad.write_bytes(b"garbage")

@@ -36,13 +36,15 @@ def _run(script: Path, *args):
 
 def test_stargan_recipe_all_stages_generic_layout(tiny_corpus, tmp_path):
     script = _recipe_copy(tmp_path, "stargan_vc2")
-    _generic_corpus(tiny_corpus, tmp_path / "data", ["kal", "slt"])
-    _run(script, "--corpus", "data/train", "--test-root", "data/test", "--speakers", "kal slt", "--tag", "t",
+    _generic_corpus(tiny_corpus, tmp_path / "data", ["kal", "ked", "slt"])
+    _run(script, "--corpus", "data/train", "--test-root", "data/test", "--speakers", "kal ked slt", "--tag", "t",
          "--jobs", "2", "--", *TINY)
     ev = script.parent / "exp" / "t" / "eval"
     for system in ("no_conversion", "statistics_transform", "model"):
         report = json.loads((ev / f"{system}.json").read_text())
-        assert set(report["directions"]) == {"kal_to_slt", "slt_to_kal"}, report.keys()
+        assert set(report["directions"]) == {f"{s}_to_{t}" for s in ("kal", "ked", "slt")
+                                             for t in ("kal", "ked", "slt") if s != t}, report.keys()
+        assert all(r["files"] == 2 for r in report["directions"].values())
     summary = (ev / "summary.md").read_text()
     assert "kal_to_slt" in summary and "average" in summary
 

@@ -77,8 +77,14 @@ def _convert(a):
     if bool(a.checkpoint) == bool(a.feats):
         raise VcganError("give either --checkpoint (trained model) or --feats (statistics transform baseline)")
     conv = Converter.from_checkpoint(a.checkpoint) if a.checkpoint else Converter.statistics_transform(a.feats)
-    written = conv.convert_paths(a.input, a.output, a.source, a.target, a.chunk_frames, a.chunk_overlap)
-    print(f"{conv.name}: wrote {len(written)} file(s) to {a.output}")
+    targets = [t for t in a.target.split(",") if t]
+    if not targets or len(targets) != len(set(targets)):
+        raise VcganError(f"--target {a.target!r}: give one speaker or several distinct ones, comma-separated")
+    several = len(targets) > 1
+    outs = {t: Path(a.output) / f"{a.source}_to_{t}" if several else a.output for t in targets}
+    written = conv.convert_paths_to(a.input, outs, a.source, a.chunk_frames, a.chunk_overlap)
+    for t, files in written.items():
+        print(f"{conv.name}: wrote {len(files)} file(s) to {outs[t]}")
 
 
 def _evaluate(a):
@@ -213,7 +219,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--checkpoint", help="trained checkpoint (.pt)")
     s.add_argument("--feats", help="feature directory: convert with the statistics transform only (baseline)")
     s.add_argument("--source", required=True)
-    s.add_argument("--target", required=True)
+    s.add_argument("--target", required=True, help="target speaker; several, comma-separated (a,b): "
+                   "OUTPUT/<source>_to_<target>/ for each, every input analysed once")
     s.add_argument("--chunk-frames", type=int, default=None, help="convert long inputs in overlapping chunks of this many frames")
     s.add_argument("--chunk-overlap", type=int, default=32, help="frames cross-faded between chunks")
     s.add_argument("input", help="audio file or directory")

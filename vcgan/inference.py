@@ -6,12 +6,12 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from .conversion import SpeakerStats, convert_waveform, identity
+from .conversion import SpeakerStats, convert_features, convert_waveform, identity
 from .engine.checkpoint import inference_state, load_checkpoint, weights_mismatch
 from .engine.registry import family_named
 from .errors import CheckpointError, VcganError
-from .features.audio import load_audio, output_paths, save_audio
-from .features.world import FeatureConfig
+from .features.audio import limit_peak, load_audio, output_paths, save_audio
+from .features.world import FeatureConfig, analyze, synthesize
 
 
 class Converter:
@@ -78,12 +78,24 @@ class Converter:
     def convert_paths(self, inputs, out, source: str, target: str, chunk_frames=None, chunk_overlap: int = 32,
                       progress: bool = True) -> list[Path]:
         """Convert a file or every audio file of a directory; outputs are ``.wav`` named after inputs."""
-        self.check(source, target)
-        files, targets = output_paths(inputs, out)
-        written = []
-        for f, t in tqdm(list(zip(files, targets)), desc=f"convert {source}->{target}", unit="utt", disable=not progress):
-            x = load_audio(f, self.features.sample_rate)
-            y = self.convert_array(x, source, target, chunk_frames, chunk_overlap)
-            save_audio(t, y, self.features.sample_rate)
-            written.append(t)
+        return self.convert_paths_to(inputs, {target: out}, source, chunk_frames, chunk_overlap, progress)[target]
+
+    def convert_paths_to(self, inputs, outs: dict, source: str, chunk_frames=None, chunk_overlap: int = 32,
+                         progress: bool = True) -> dict[str, list[Path]]:
+        """Convert inputs of ``source`` to every target in ``outs`` (target -> output file or
+        folder). Each input is analysed once, whatever the number of targets."""
+        for t in outs:
+            self.check(source, t)
+        plans = {t: output_paths(inputs, o) for t, o in outs.items()}
+        files = next(iter(plans.values()))[0]
+        src = SpeakerStats.from_dict(self.stats[source])
+        written: dict[str, list[Path]] = {t: [] for t in outs}
+        desc = f"convert {source}->{','.join(outs)}"
+        for i, f in enumerate(tqdm(files, desc=desc, unit="utt", disable=not progress)):
+            feats = analyze(load_audio(f, self.features.sample_rate), self.features)
+            for t, (_, targets) in plans.items():
+                conv = convert_features(feats, src, SpeakerStats.from_dict(self.stats[t]), self._mapping_for(source, t),
+                                        chunk_frames=chunk_frames, chunk_overlap=chunk_overlap)
+                save_audio(targets[i], limit_peak(synthesize(conv, self.features)), self.features.sample_rate)
+                written[t].append(targets[i])
         return written

@@ -60,13 +60,15 @@ if stage_on 3; then
   for s in "${spk[@]}"; do
     src_dir=$(test_dir "$s" source)
     [ -n "$src_dir" ] && [ -d "$src_dir" ] || { echo "no test files for $s; pass --test-root" >&2; exit 1; }
-    for t in "${spk[@]}"; do
-      [ "$s" = "$t" ] && continue
-      vcgan convert --checkpoint "$expdir/train/checkpoints/latest.pt" --source "$s" --target "$t" "$src_dir" -o "$expdir/converted/model/${s}_to_${t}"
-      vcgan convert --feats "$feats" --source "$s" --target "$t" "$src_dir" -o "$expdir/converted/statistics_transform/${s}_to_${t}"
-      mkdir -p "$expdir/converted/no_conversion"
-      ln -sfn "$(cd "$src_dir" && pwd)" "$expdir/converted/no_conversion/${s}_to_${t}"
-    done
+    others=()
+    for t in "${spk[@]}"; do [ "$s" != "$t" ] && others+=("$t"); done
+    targets=$(IFS=,; echo "${others[*]}")   # one call per source: each test file is analysed once
+    if [ "${#others[@]}" -eq 1 ]; then out_model=$expdir/converted/model/${s}_to_${targets}; out_stats=$expdir/converted/statistics_transform/${s}_to_${targets}
+    else out_model=$expdir/converted/model; out_stats=$expdir/converted/statistics_transform; fi
+    vcgan convert --checkpoint "$expdir/train/checkpoints/latest.pt" --source "$s" --target "$targets" "$src_dir" -o "$out_model"
+    vcgan convert --feats "$feats" --source "$s" --target "$targets" "$src_dir" -o "$out_stats"
+    mkdir -p "$expdir/converted/no_conversion"
+    for t in "${others[@]}"; do ln -sfn "$(cd "$src_dir" && pwd)" "$expdir/converted/no_conversion/${s}_to_${t}"; done
   done
 fi
 
