@@ -32,9 +32,9 @@ def pad_to_multiple(x: torch.Tensor, multiple: int, mode: str = "reflect"):
     return x, (h, w)
 
 
-def tile_code(x: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
-    """Append a (batch, k) code to x as k constant channels."""
-    return torch.cat([x, code[:, :, None, None].to(x.dtype).expand(-1, -1, *x.shape[-2:])], 1)
+def code_maps(code: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """A (batch, k) code as k constant channels of ``like``'s size and dtype."""
+    return code[:, :, None, None].to(like.dtype).expand(-1, -1, *like.shape[-2:])
 
 
 class ResnetBlock(nn.Module):
@@ -80,7 +80,7 @@ class ResnetGenerator(nn.Module):
         if code is None:
             return self.net(xp)[..., :h, :w]
         pad = self.net[0]  # ReflectionPad2d(3)
-        maps = F.pad(tile_code(xp[:, :0], code), pad.padding)
+        maps = F.pad(code_maps(code, xp), pad.padding)
         return self.net[1:](torch.cat([pad(xp), maps], 1))[..., :h, :w]
 
 
@@ -190,14 +190,14 @@ class StarGANDiscriminator(nn.Module):
         self.trunk = nn.Sequential(*seq)
         self.min_size = 2 ** layers
         size = (image_size, image_size) if isinstance(image_size, int) else tuple(image_size)
-        kernel = tuple(max(1, max(s, self.min_size) // 2 ** layers) for s in size)
+        kernel = tuple(max(s, self.min_size) // self.min_size for s in size)
         self.scores = nn.Conv2d(c, 1, 3, 1, 1, bias=False)
         self.classes = nn.Conv2d(c, num_domains, kernel, bias=False)
 
     def forward(self, x, *codes):
-        kh, kw = self.classes.kernel_size
-        need = (max(self.min_size, kh * self.min_size), max(self.min_size, kw * self.min_size))
-        if x.shape[-2] < need[0] or x.shape[-1] < need[1]:
-            x = F.pad(x, (0, max(0, need[1] - x.shape[-1]), 0, max(0, need[0] - x.shape[-2])), mode="replicate")
+        need_h, need_w = (k * self.min_size for k in self.classes.kernel_size)  # the class kernel fits
+        ph, pw = max(0, need_h - x.shape[-2]), max(0, need_w - x.shape[-1])
+        if ph or pw:
+            x = F.pad(x, (0, pw, 0, ph), mode="replicate")
         h = self.trunk(x)
         return self.scores(h), self.classes(h).mean((2, 3))

@@ -107,9 +107,15 @@ def convert_features(
     )
 
 
+def convert_analysed(feats: WorldFeatures, cfg: FeatureConfig, source: SpeakerStats, target: SpeakerStats,
+                     mapping: Mapping = identity, **kw) -> np.ndarray:
+    """The converted waveform of an utterance already analysed (one analysis, many targets)."""
+    return limit_peak(synthesize(convert_features(feats, source, target, mapping, **kw), cfg))
+
+
 def convert_waveform(x: np.ndarray, cfg: FeatureConfig, source: SpeakerStats, target: SpeakerStats,
                      mapping: Mapping = identity, **kw) -> np.ndarray:
-    return limit_peak(synthesize(convert_features(analyze(x, cfg), source, target, mapping, **kw), cfg))
+    return convert_analysed(analyze(x, cfg), cfg, source, target, mapping, **kw)
 
 
 def sample_media(utterance: WorldFeatures, features: FeatureConfig, stats: dict, source: str, target: str,

@@ -6,12 +6,12 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from .conversion import SpeakerStats, convert_features, convert_waveform, identity
+from .conversion import SpeakerStats, convert_analysed, convert_waveform, identity
 from .engine.checkpoint import inference_state, load_checkpoint, weights_mismatch
 from .engine.registry import family_named
 from .errors import CheckpointError, VcganError
-from .features.audio import limit_peak, load_audio, output_paths, save_audio
-from .features.world import FeatureConfig, analyze, synthesize
+from .features.audio import load_audio, output_paths, save_audio
+from .features.world import FeatureConfig, analyze
 
 
 class Converter:
@@ -94,8 +94,8 @@ class Converter:
         for i, f in enumerate(tqdm(files, desc=desc, unit="utt", disable=not progress)):
             feats = analyze(load_audio(f, self.features.sample_rate), self.features)
             for t, (_, targets) in plans.items():
-                conv = convert_features(feats, src, SpeakerStats.from_dict(self.stats[t]), self._mapping_for(source, t),
-                                        chunk_frames=chunk_frames, chunk_overlap=chunk_overlap)
-                save_audio(targets[i], limit_peak(synthesize(conv, self.features)), self.features.sample_rate)
+                y = convert_analysed(feats, self.features, src, SpeakerStats.from_dict(self.stats[t]),
+                                     self._mapping_for(source, t), chunk_frames=chunk_frames, chunk_overlap=chunk_overlap)
+                save_audio(targets[i], y, self.features.sample_rate)
                 written[t].append(targets[i])
         return written

@@ -63,10 +63,10 @@ if stage_on 3; then
     others=()
     for t in "${spk[@]}"; do [ "$s" != "$t" ] && others+=("$t"); done
     targets=$(IFS=,; echo "${others[*]}")   # one call per source: each test file is analysed once
-    if [ "${#others[@]}" -eq 1 ]; then out_model=$expdir/converted/model/${s}_to_${targets}; out_stats=$expdir/converted/statistics_transform/${s}_to_${targets}
-    else out_model=$expdir/converted/model; out_stats=$expdir/converted/statistics_transform; fi
-    vcgan convert --checkpoint "$expdir/train/checkpoints/latest.pt" --source "$s" --target "$targets" "$src_dir" -o "$out_model"
-    vcgan convert --feats "$feats" --source "$s" --target "$targets" "$src_dir" -o "$out_stats"
+    sub=""   # several targets: convert writes OUT/<source>_to_<target>/; one: OUT is that folder
+    [ "${#others[@]}" -eq 1 ] && sub=/${s}_to_${targets}
+    vcgan convert --checkpoint "$expdir/train/checkpoints/latest.pt" --source "$s" --target "$targets" "$src_dir" -o "$expdir/converted/model$sub"
+    vcgan convert --feats "$feats" --source "$s" --target "$targets" "$src_dir" -o "$expdir/converted/statistics_transform$sub"
     mkdir -p "$expdir/converted/no_conversion"
     for t in "${others[@]}"; do ln -sfn "$(cd "$src_dir" && pwd)" "$expdir/converted/no_conversion/${s}_to_${t}"; done
   done

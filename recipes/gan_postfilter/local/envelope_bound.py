@@ -52,14 +52,14 @@ def main(argv=None):
         raise SystemExit(f"{pairs / 'synthetic' / a.split}: no audio files")
     for f in files:
         x = load_audio(f, cfg.sample_rate)
-        s = extract_file(f, cfg).spectral
+        s = analyze(x, cfg).spectral
         n = extract_file(pairs / "natural" / a.split / f.name, cfg).spectral
         frames = min(len(s), len(n))  # the pairs share durations; WORLD may differ by a frame
         s, n = s[:frames], n[:frames]
         oracle = n.copy()
         oracle[:, 0] = s[:, 0]
         outs = {"synthetic": s, "oracle": oracle, "GV scaling": gv.filter_features(s),
-                **{k: pf.filter_features(s)[:frames] for k, pf in pfs.items()}}
+                **{k: pf.filter_features(s) for k, pf in pfs.items()}}
         feat["natural"].append(n)
         for k, o in outs.items():
             feat[k].append(o)
