@@ -118,3 +118,51 @@ def test_feature_cache_reanalyses_a_changed_or_other_audio_file(demo_corpus, tmp
     prepare_features(corpus(tmp_path / "b", "kal_train_002.flac"), out, cfg, jobs=1, progress=False)
     second = FeatureStore(out).utterances("kal")[0]
     assert second.f0.shape != first.f0.shape or not np.allclose(second.f0, first.f0)
+
+
+def test_evaluation_analyses_each_distinct_file_once_and_caches(demo_corpus, tmp_path, monkeypatch):
+    """Directions sharing a reference, and unconverted copies of references, cost one
+    analysis; a cache serves a second call without analysing anything, a damaged entry
+    is analysed again, and the scores equal the uncached ones file by file."""
+    import shutil
+
+    from vcgan.metrics import mcd
+    from vcgan.metrics.report import evaluate
+
+    ref_root, conv = tmp_path / "refs", tmp_path / "conv"
+    files = sorted((demo_corpus / "slt" / "test").iterdir())[:2]
+    for spk in ("slt", "kal"):
+        (ref_root / spk).mkdir(parents=True)
+        for f in sorted((demo_corpus / spk / "test").iterdir())[:2]:
+            shutil.copy(f, ref_root / spk / f.name)
+    # two directions into slt whose files are slt's own references (identical bytes), one into kal
+    for d, src in (("kal_to_slt", "slt"), ("ked_to_slt", "slt"), ("slt_to_kal", "slt")):
+        (conv / d).mkdir(parents=True)
+        for f in sorted((demo_corpus / src / "test").iterdir())[:2]:
+            shutil.copy(f, conv / d / f.name)
+
+    calls = []
+    real = mcd.analysis_for_metrics
+    monkeypatch.setattr(mcd, "analysis_for_metrics", lambda x, sr: calls.append(1) or real(x, sr))
+    plain = evaluate(ref_root, conv, jobs=1, progress=False)
+    assert len(calls) == 4  # 2 slt files + 2 kal files, though 12 pairs are scored
+    assert plain["directions"]["kal_to_slt"]["mcd"] == 0.0  # identical files score zero
+    assert plain["directions"]["slt_to_kal"]["mcd"] > 3.0
+
+    cache = tmp_path / "cache"
+    calls.clear()
+    first = evaluate(ref_root, conv, jobs=1, progress=False, cache_dir=cache)
+    assert len(calls) == 4 and len(list(cache.glob("*.npz"))) == 4
+    calls.clear()
+    again = evaluate(ref_root, conv, jobs=1, progress=False, cache_dir=cache)
+    assert calls == []
+    victim = sorted(cache.glob("*.npz"))[0]
+    victim.write_bytes(b"truncated")
+    calls.clear()
+    mended = evaluate(ref_root, conv, jobs=1, progress=False, cache_dir=cache)
+    assert len(calls) == 1
+    for r in (first, again, mended):
+        for name, d in plain["directions"].items():
+            assert [s["mcd"] for s in r["directions"][name]["per_file"]] == [s["mcd"] for s in d["per_file"]]
+            assert [s["log_f0_rmse"] for s in r["directions"][name]["per_file"]] == \
+                   [s["log_f0_rmse"] for s in d["per_file"]]

@@ -115,7 +115,7 @@ def _evaluate(a):
     if len(a.conv_dir) != 1:
         raise VcganError("several directories are compared with --postfilter; without it give one")
     a.conv_dir = a.conv_dir[0]
-    result = evaluate(a.ref_dir, a.conv_dir, a.sample_rate, a.jobs)
+    result = evaluate(a.ref_dir, a.conv_dir, a.sample_rate, a.jobs, cache_dir=a.cache)
     out = Path(a.output) if a.output else Path(a.conv_dir) / "evaluation"
     js, md = write_report(result, out, a.title)
     print(markdown_table(result, a.title))
@@ -280,6 +280,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--sample-rate", type=int, default=16000)
     s.add_argument("--jobs", type=int, default=None)
     s.add_argument("--title", default=None)
+    s.add_argument("--cache", metavar="DIR", help="keep each file's analysis here (by content hash) and reuse it "
+                                                 "in later calls: several systems scored against the same references (not with --postfilter)")
     s.set_defaults(func=_evaluate)
 
     s = sub.add_parser("demo", help="train CycleGAN-VC2 kal->slt on the bundled corpus and report")

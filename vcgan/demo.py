@@ -89,9 +89,9 @@ def run_demo(out_dir="exp/demo", minutes: float = 10.0, corpus=None, source="kal
 
     print("[4/4] evaluating against the target speaker's parallel test sentences")
     results = {
-        "no conversion": evaluate(tgt_test, src_test),
-        "statistics transform": evaluate(tgt_test, stats_dir),
-        "CycleGAN-VC2": evaluate(tgt_test, model_dir),
+        "no conversion": evaluate(tgt_test, src_test, cache_dir=out / "analyses"),
+        "statistics transform": evaluate(tgt_test, stats_dir, cache_dir=out / "analyses"),
+        "CycleGAN-VC2": evaluate(tgt_test, model_dir, cache_dir=out / "analyses"),
     }
     first = sorted(model_dir.glob("*.wav"))[0]
     png = spectrogram_comparison(

@@ -82,7 +82,7 @@ if stage_on 4; then
     ln -sfn "$(cd "$ref_dir" && pwd)" "$refs/$t"
   done
   for sys in no_conversion statistics_transform model; do
-    vcgan evaluate --sample-rate "$sample_rate" "$refs" "$expdir/converted/$sys" -o "$expdir/eval/$sys" --title "$sys"
+    vcgan evaluate --sample-rate "$sample_rate" --cache dump/metric_analyses "$refs" "$expdir/converted/$sys" -o "$expdir/eval/$sys" --title "$sys"
   done
   cat "$expdir"/eval/{no_conversion,statistics_transform,model}.md > "$expdir/eval/summary.md"
   echo "summary: $expdir/eval/summary.md"

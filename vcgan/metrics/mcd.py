@@ -8,6 +8,7 @@ compare with published ones. c0 (energy) is excluded.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -88,8 +89,76 @@ def score_files(ref_path, conv_path, sample_rate: int = 16000) -> PairScore:
     return score_features(Path(conv_path).stem, *ref, *conv)
 
 
-def _score_job(args):
-    return score_files(*args)
+# Bump when metric_analysis changes: cached analyses of an older definition are ignored.
+ANALYSIS_VERSION = 1
+
+
+def content_key(path, sample_rate: int) -> str:
+    """Hash of the file's bytes and the analysis definition: equal keys, equal analyses."""
+    h = hashlib.sha1(f"metric-analysis v{ANALYSIS_VERSION} sr{sample_rate}\n".encode())
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _analyse_job(args):
+    path, sample_rate = args
+    return analysis_for_metrics(load_audio(path, sample_rate), sample_rate)
+
+
+def _load_cached(cache_dir: Path, key: str):
+    try:
+        with np.load(cache_dir / f"{key}.npz") as z:
+            return z["mc"], z["f0"]
+    except Exception:  # absent, truncated or foreign: analyse again
+        return None
+
+
+def _store_cached(cache_dir: Path, key: str, analysis) -> None:
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    tmp = cache_dir / f".{key}.{os.getpid()}.tmp.npz"
+    np.savez(tmp, mc=analysis[0], f0=analysis[1])
+    os.replace(tmp, cache_dir / f"{key}.npz")
+
+
+def analyse_files(paths, sample_rate: int = 16000, jobs: int | None = None, progress: bool = True,
+                  cache_dir=None, desc: str = "analysing") -> dict[Path, tuple[np.ndarray, np.ndarray]]:
+    """Metric analyses (non-silent mel-cepstra and F0) of ``paths``.
+
+    Files with identical contents (a reference scored in several directions, an
+    unconverted copy of a source file) are analysed once; with ``cache_dir`` the
+    analyses are kept there by content hash, so later calls (other systems, other
+    runs on the same references) reuse them.
+    """
+    paths = [Path(p) for p in dict.fromkeys(Path(p) for p in paths)]
+    keys = {p: content_key(p, sample_rate) for p in paths}
+    cache_dir = Path(cache_dir) if cache_dir else None
+    done: dict[str, tuple] = {}
+    todo: dict[str, Path] = {}
+    for p, k in keys.items():
+        if k in done or k in todo:
+            continue
+        hit = _load_cached(cache_dir, k) if cache_dir else None
+        if hit is not None:
+            done[k] = hit
+        else:
+            todo[k] = p
+    from tqdm import tqdm
+
+    args = [(p, sample_rate) for p in todo.values()]
+    jobs = max(1, min(jobs or os.cpu_count() or 1, len(args)))
+    bar = dict(total=len(args), desc=desc, disable=not progress or not args)
+    if jobs == 1:
+        fresh = list(tqdm(map(_analyse_job, args), **bar))
+    else:
+        with ProcessPoolExecutor(jobs) as pool:
+            fresh = list(tqdm(pool.map(_analyse_job, args), **bar))
+    for k, analysis in zip(todo, fresh):
+        done[k] = analysis
+        if cache_dir:
+            _store_cached(cache_dir, k, analysis)
+    return {p: done[k] for p, k in keys.items()}
 
 
 def pair_files(ref_dir, conv_dir) -> list[tuple[Path, Path]]:
@@ -98,21 +167,25 @@ def pair_files(ref_dir, conv_dir) -> list[tuple[Path, Path]]:
     return [(refs[c.stem], c) for c in list_audio(conv_dir) if c.stem in refs]
 
 
-def score_dirs(ref_dir, conv_dir, sample_rate: int = 16000, jobs: int | None = None, progress: bool = True) -> list[PairScore]:
+def paired_or_error(ref_dir, conv_dir) -> list[tuple[Path, Path]]:
     pairs = pair_files(ref_dir, conv_dir)
     if not pairs:
         from ..errors import VcganError
 
         raise VcganError(f"no file in {conv_dir} has a same-named reference in {ref_dir}")
-    jobs = min(jobs or os.cpu_count() or 1, len(pairs))
-    args = [(r, c, sample_rate) for r, c in pairs]
-    from tqdm import tqdm
+    return pairs
 
-    if jobs == 1:
-        it = map(_score_job, args)
-        return list(tqdm(it, total=len(args), desc=f"scoring {Path(conv_dir).name}", disable=not progress))
-    with ProcessPoolExecutor(jobs) as pool:
-        return list(tqdm(pool.map(_score_job, args), total=len(args), desc=f"scoring {Path(conv_dir).name}", disable=not progress))
+
+def score_pairs(pairs, analyses) -> list[PairScore]:
+    return [score_features(c.stem, *analyses[r], *analyses[c]) for r, c in pairs]
+
+
+def score_dirs(ref_dir, conv_dir, sample_rate: int = 16000, jobs: int | None = None, progress: bool = True,
+               cache_dir=None) -> list[PairScore]:
+    pairs = paired_or_error(ref_dir, conv_dir)
+    analyses = analyse_files([p for pair in pairs for p in pair], sample_rate, jobs, progress, cache_dir,
+                             desc=f"scoring {Path(conv_dir).name}")
+    return score_pairs(pairs, analyses)
 
 
 def summarize(scores: list[PairScore]) -> dict:

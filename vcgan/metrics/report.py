@@ -9,7 +9,7 @@ import numpy as np
 
 from ..errors import VcganError
 from ..fileio import atomic_write_text
-from .mcd import score_dirs, summarize
+from .mcd import analyse_files, paired_or_error, score_pairs, summarize
 
 DIRECTION = re.compile(r"^(?P<src>.+)_to_(?P<tgt>.+)$")
 
@@ -21,27 +21,30 @@ def _ref_dir_for(ref_root: Path, target: str) -> Path:
     raise VcganError(f"{ref_root}: no reference directory for target speaker {target!r} (looked in {target}/test and {target})")
 
 
-def evaluate(ref_dir, conv_dir, sample_rate: int = 16000, jobs=None, progress=True) -> dict:
+def evaluate(ref_dir, conv_dir, sample_rate: int = 16000, jobs=None, progress=True, cache_dir=None) -> dict:
     """Score ``conv_dir`` against same-named files in ``ref_dir``.
 
     If ``conv_dir`` holds ``<src>_to_<tgt>`` subdirectories, each is one direction,
     scored against ``ref_dir/<tgt>/test`` (or ``ref_dir/<tgt>``), and the average
-    over directions is reported too.
+    over directions is reported too. Every distinct file is analysed once (a
+    reference shared by several directions too); ``cache_dir`` keeps the analyses
+    for later calls (see :func:`~vcgan.metrics.mcd.analyse_files`).
     """
     ref_dir, conv_dir = Path(ref_dir), Path(conv_dir)
     for d in (ref_dir, conv_dir):
         if not d.is_dir():
             raise VcganError(f"{d}: not a directory")
     subdirs = sorted(d for d in conv_dir.iterdir() if d.is_dir() and DIRECTION.match(d.name))
-    result = {"ref_dir": str(ref_dir), "conv_dir": str(conv_dir), "directions": {}}
     if subdirs:
-        for d in subdirs:
-            tgt = DIRECTION.match(d.name)["tgt"]
-            scores = score_dirs(_ref_dir_for(ref_dir, tgt), d, sample_rate, jobs, progress)
-            result["directions"][d.name] = {**summarize(scores), "per_file": [s.as_dict() for s in scores]}
+        directions = {d.name: paired_or_error(_ref_dir_for(ref_dir, DIRECTION.match(d.name)["tgt"]), d) for d in subdirs}
     else:
-        scores = score_dirs(ref_dir, conv_dir, sample_rate, jobs, progress)
-        result["directions"][conv_dir.name] = {**summarize(scores), "per_file": [s.as_dict() for s in scores]}
+        directions = {conv_dir.name: paired_or_error(ref_dir, conv_dir)}
+    files = [p for pairs in directions.values() for pair in pairs for p in pair]
+    analyses = analyse_files(files, sample_rate, jobs, progress, cache_dir, desc=f"analysing {conv_dir.name}")
+    result = {"ref_dir": str(ref_dir), "conv_dir": str(conv_dir), "directions": {}}
+    for name, pairs in directions.items():
+        scores = score_pairs(pairs, analyses)
+        result["directions"][name] = {**summarize(scores), "per_file": [s.as_dict() for s in scores]}
     rows = list(result["directions"].values())
     result["average"] = {k: float(np.nanmean([r[k] for r in rows])) for k in ("mcd", "log_f0_rmse", "vuv_error")}
     return result
