@@ -4,7 +4,8 @@
 #
 # Stages: 0 sentences -> 1 natural speech (festival, with segment timing) -> 2 synthetic/natural
 #         pairs (MSE acoustic model, out-of-fold) -> 3 features -> 4 train -> 5 postfilter the test
-#         sentences (+ GV scaling) -> 6 evaluate (MCD, GV, MS, LSD, plots)
+#         sentences (+ GV scaling) -> 6 evaluate (MCD, GV, MS, LSD, plots;
+#         mcep: GV and MS of the output mel-cepstra too, domains.md)
 #
 #   ./run.sh                                  # mel-cepstrum GAN-PF on festival kal_diphone
 #   ./run.sh --kind stft                      # band-split STFT GAN-PF
@@ -86,5 +87,9 @@ if stage_on 6; then
   vcgan evaluate --postfilter "$pairs/natural/$eval_set" "$pairs/synthetic/$eval_set" "$filtered/gv_scaling" \
     "$filtered/gan" --names "synthetic,GV scaling,GAN postfilter" -o "$expdir/eval/$eval_set/postfilter" \
     --title "GAN postfilter ($kind), $voice, $eval_set sentences" "${edges[@]}" "${jobs_arg[@]}"
+  if [ "$kind" = mcep ]; then   # GV/MS of the output mel-cepstra themselves (the papers' measure) and of the speech
+    python local/envelope_bound.py --pairs "$pairs" --split "$eval_set" --feats "$feats" \
+      --out "$expdir/eval/$eval_set/domains" "$expdir"
+  fi
   echo "summary: $expdir/eval/$eval_set/postfilter.md"
 fi

@@ -12,7 +12,9 @@ bound what any of them can reach through the filter. All in the model's feature 
 (the recipe's WORLD mel-cepstra).
 
 usage: python local/envelope_bound.py --pairs data/kal_diphone/pairs_mcep --split dev \\
-           --feats dump/feats_pairs_mcep exp/TAG1 [exp/TAG2 ...]
+           --feats dump/feats_pairs_mcep [--out exp/TAG/eval/dev/domains] exp/TAG1 [exp/TAG2 ...]
+
+Stage 6 of the recipe runs it for the mel-cepstrum model (``domains.md`` beside the report).
 """
 from __future__ import annotations
 
@@ -35,7 +37,7 @@ def main(argv=None):
     ap.add_argument("--pairs", required=True, help="ROOT with synthetic/SPLIT and natural/SPLIT")
     ap.add_argument("--split", default="dev")
     ap.add_argument("--feats", required=True, help="prepared features (the GV-scaling baseline's natural GV)")
-    ap.add_argument("--out", default=None, help="write the results as JSON here")
+    ap.add_argument("--out", default=None, help="write the results to OUT.json and the table to OUT.md")
     ap.add_argument("runs", nargs="+", help="run directories (RUN/train/checkpoints/latest.pt)")
     a = ap.parse_args(argv)
     torch.set_num_threads(1)
@@ -68,18 +70,22 @@ def main(argv=None):
     fast = modulation_frequencies() >= 40
     ms_nat = modulation_spectrum(feat["natural"])
     result = {}
-    print(f"{len(files)} {a.split} files; distances to natural; 'MS >= 40 Hz': mean dB difference there")
-    print(f"| system | domain | log-GV distance | MS distance [dB] | MS >= 40 Hz [dB] |\n|---|---|---:|---:|---:|")
+    lines = [f"{len(files)} {a.split} files; distances to natural; 'MS >= 40 Hz': mean dB difference there", "",
+             "| system | domain | log-GV distance | MS distance [dB] | MS >= 40 Hz [dB] |", "|---|---|---:|---:|---:|"]
+    print("\n".join(lines))
     for k in systems:
         for domain, trajs in (("features", feat[k]), ("waveform", wave[k])):
             m = postfilter_measures(trajs, feat["natural"])
             fast_gap = float(np.mean(modulation_spectrum(trajs)[fast, 1:] - ms_nat[fast, 1:]))
             result[f"{k}/{domain}"] = {"log_gv_distance": m["log_gv_distance"], "ms_distance": m["ms_distance"],
                                        "ms_fast_gap_db": fast_gap}
-            print(f"| {k} | {domain} | {m['log_gv_distance']:.3f} | {m['ms_distance']:.2f} | {fast_gap:+.2f} |",
-                  flush=True)
+            lines.append(f"| {k} | {domain} | {m['log_gv_distance']:.3f} | {m['ms_distance']:.2f} | {fast_gap:+.2f} |")
+            print(lines[-1], flush=True)
     if a.out:
-        Path(a.out).write_text(json.dumps(result, indent=1))
+        out = Path(a.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.with_suffix(".json").write_text(json.dumps(result, indent=1))
+        out.with_suffix(".md").write_text("\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":
