@@ -142,6 +142,36 @@ def test_evaluate_errors(tmp_path, capsys):
     assert "not a directory" in capsys.readouterr().err
 
 
+def test_evaluate_compare_tables_systems_against_a_baseline(tmp_path, capsys):
+    def report(name, mcds):
+        d = {k: {"mcd": v, "files": 1} for k, v in mcds.items()}
+        (tmp_path / f"{name}.json").write_text(json.dumps({"directions": d}))
+        return tmp_path / f"{name}.json"
+
+    stats = report("stats", {"a_to_b": 8.0, "b_to_a": 7.0})
+    model = report("model", {"a_to_b": 7.4, "b_to_a": 6.7})
+    assert run(["evaluate-compare", stats, model, "--baseline", "stats", "-o", tmp_path / "cmp"]) == 0
+    out = capsys.readouterr().out
+    assert "| a_to_b | 8.00 | 7.40 | -0.60 |" in out and "| b_to_a | 7.00 | 6.70 | -0.30 |" in out
+    assert "| **average** | 7.50 | 7.05 | -0.45 |" in out
+    assert "model: 1 of 2 direction(s) at least 0.5 dB (MCD) under stats" in out
+    comp = json.loads((tmp_path / "cmp.json").read_text())
+    assert comp["directions_beating_baseline"] == {"model": 1}
+    assert (tmp_path / "cmp.md").read_text() in out
+    assert run(["evaluate-compare", stats, model, "--baseline", "stats", "--margin", "0.25"]) == 0
+    assert "model: 2 of 2" in capsys.readouterr().out
+    # errors name what is wrong
+    assert run(["evaluate-compare", stats, model, "--baseline", "nope"]) == 2
+    assert "baseline 'nope'" in capsys.readouterr().err
+    short = report("short", {"a_to_b": 7.0})
+    assert run(["evaluate-compare", stats, short, "--baseline", "stats"]) == 2
+    assert "short: no scores for direction(s) b_to_a" in capsys.readouterr().err
+    (tmp_path / "bad.json").write_text("{not json")
+    assert run(["evaluate-compare", stats, tmp_path / "bad.json", "--baseline", "stats"]) == 2
+    assert "bad.json: not a `vcgan evaluate` report" in capsys.readouterr().err
+    assert run(["evaluate-compare", stats, model, "--baseline", "stats", "--names", "x"]) == 2
+
+
 def test_convert_to_several_targets_analyses_once_and_matches_single_conversions(tiny_feats, tiny_corpus, tmp_path,
                                                                                     monkeypatch):
     import vcgan.inference as inference

@@ -47,6 +47,11 @@ def test_stargan_recipe_all_stages_generic_layout(tiny_corpus, tmp_path):
         assert all(r["files"] == 2 for r in report["directions"].values())
     summary = (ev / "summary.md").read_text()
     assert "kal_to_slt" in summary and "average" in summary
+    comp = json.loads((ev / "comparison.json").read_text())
+    model = json.loads((ev / "model.json").read_text())["directions"]
+    stats = json.loads((ev / "statistics_transform.json").read_text())["directions"]
+    assert comp["directions_beating_baseline"]["model"] == sum(model[d]["mcd"] <= stats[d]["mcd"] - 0.5 for d in model)
+    assert "model - statistics_transform" in summary
 
 
 def test_stargan_recipe_vcc2018_layout(tiny_corpus, tmp_path):

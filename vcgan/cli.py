@@ -122,6 +122,25 @@ def _evaluate(a):
     print(f"wrote {js} and {md}")
 
 
+def _evaluate_compare(a):
+    from .metrics.report import compare_reports, comparison_markdown, load_report
+
+    names = a.names.split(",") if a.names else [Path(p).stem for p in a.reports]
+    if len(names) != len(a.reports) or len(set(names)) != len(names):
+        raise VcganError(f"--names: give {len(a.reports)} distinct names, one per report; got {names}")
+    comp = compare_reports({n: load_report(p) for n, p in zip(names, a.reports)}, a.baseline, a.margin)
+    md = comparison_markdown(comp, a.title)
+    print(md)
+    if a.output:
+        from .fileio import atomic_write_text
+
+        out = Path(a.output)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(out.with_suffix(".md"), md)
+        atomic_write_text(out.with_suffix(".json"), json.dumps(comp, indent=1))
+        print(f"wrote {out.with_suffix('.md')} and {out.with_suffix('.json')}")
+
+
 def _postfilter(a):
     from .postfilter import GVScaling, SpeechPostfilter
 
@@ -283,6 +302,16 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--cache", metavar="DIR", help="keep each file's analysis here (by content hash) and reuse it "
                                                  "in later calls: several systems scored against the same references (not with --postfilter)")
     s.set_defaults(func=_evaluate)
+
+    s = sub.add_parser("evaluate-compare", help="one table of several `vcgan evaluate` reports (same directions): "
+                                                 "MCD per direction, each system minus a baseline, directions won")
+    s.add_argument("reports", nargs="+", help="JSON reports written by `vcgan evaluate`")
+    s.add_argument("--baseline", required=True, help="the system (name) the others are compared with")
+    s.add_argument("--names", help="comma-separated system names (default: the reports' file names)")
+    s.add_argument("--margin", type=float, default=0.5, help="count directions at least this many dB under the baseline")
+    s.add_argument("-o", "--output", help="write OUTPUT.md and OUTPUT.json")
+    s.add_argument("--title", default=None)
+    s.set_defaults(func=_evaluate_compare)
 
     s = sub.add_parser("demo", help="train CycleGAN-VC2 kal->slt on the bundled corpus and report")
     s.add_argument("--out", default="exp/demo")

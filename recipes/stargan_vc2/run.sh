@@ -84,6 +84,8 @@ if stage_on 4; then
   for sys in no_conversion statistics_transform model; do
     vcgan evaluate --sample-rate "$sample_rate" --cache dump/metric_analyses "$refs" "$expdir/converted/$sys" -o "$expdir/eval/$sys" --title "$sys"
   done
-  cat "$expdir"/eval/{no_conversion,statistics_transform,model}.md > "$expdir/eval/summary.md"
+  vcgan evaluate-compare "$expdir"/eval/{no_conversion,statistics_transform,model}.json \
+    --baseline statistics_transform -o "$expdir/eval/comparison" --title "MCD [dB] per direction"
+  cat "$expdir/eval/comparison.md" "$expdir"/eval/{no_conversion,statistics_transform,model}.md > "$expdir/eval/summary.md"
   echo "summary: $expdir/eval/summary.md"
 fi

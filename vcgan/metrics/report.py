@@ -69,3 +69,52 @@ def write_report(result: dict, out_prefix, title=None) -> tuple[Path, Path]:
     atomic_write_text(js, json.dumps(result, indent=1))
     atomic_write_text(md, markdown_table(result, title))
     return js, md
+
+
+def load_report(path) -> dict:
+    path = Path(path)
+    try:
+        result = json.loads(path.read_text())
+        result["directions"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise VcganError(f"{path}: not a `vcgan evaluate` report ({exc})") from None
+    return result
+
+
+def compare_reports(reports: dict, baseline: str, margin: float = 0.5) -> dict:
+    """Per-direction MCD of several systems scored on the same directions (``reports``:
+    name -> :func:`evaluate` result), each system's difference to ``baseline``, and how
+    many directions each system beats the baseline by at least ``margin`` dB."""
+    if baseline not in reports:
+        raise VcganError(f"baseline {baseline!r} is not among the reports {sorted(reports)}")
+    directions = list(reports[baseline]["directions"])
+    for name, r in reports.items():
+        missing = [d for d in directions if d not in r["directions"]]
+        if missing:
+            raise VcganError(f"{name}: no scores for direction(s) {', '.join(missing)}")
+    rows = {d: {n: r["directions"][d]["mcd"] for n, r in reports.items()} for d in directions}
+    others = [n for n in reports if n != baseline]
+    wins = {n: sum(rows[d][n] <= rows[d][baseline] - margin for d in directions) for n in others}
+    average = {n: float(np.mean([rows[d][n] for d in directions])) for n in reports}
+    return {"baseline": baseline, "margin": margin, "systems": list(reports), "rows": rows, "average": average,
+            "directions_beating_baseline": wins, "directions": len(directions)}
+
+
+def comparison_markdown(comp: dict, title: str | None = None) -> str:
+    b, systems = comp["baseline"], comp["systems"]
+    others = [n for n in systems if n != b]
+    lines = [f"### {title}", ""] if title else []
+    lines += ["| direction | " + " | ".join(systems) + " | " + " | ".join(f"{n} - {b}" for n in others) + " |",
+              "|---|" + "---:|" * (len(systems) + len(others))]
+
+    def row(label, vals):
+        return (f"| {label} | " + " | ".join(f"{vals[n]:.2f}" for n in systems) + " | "
+                + " | ".join(f"{vals[n] - vals[b]:+.2f}" for n in others) + " |")
+
+    lines += [row(d, v) for d, v in comp["rows"].items()]
+    if comp["directions"] > 1:
+        lines.append(row("**average**", comp["average"]))
+    lines.append("")
+    lines += [f"{n}: {comp['directions_beating_baseline'][n]} of {comp['directions']} direction(s) at least "
+              f"{comp['margin']:g} dB (MCD) under {b}" for n in others]
+    return "\n".join(lines) + "\n"
