@@ -123,7 +123,7 @@ def _evaluate(a):
 
 
 def _evaluate_compare(a):
-    from .metrics.report import compare_reports, comparison_markdown, load_report
+    from .metrics.report import compare_reports, comparison_markdown, load_report, write_json_and_markdown
 
     names = a.names.split(",") if a.names else [Path(p).stem for p in a.reports]
     if len(names) != len(a.reports) or len(set(names)) != len(names):
@@ -132,13 +132,8 @@ def _evaluate_compare(a):
     md = comparison_markdown(comp, a.title)
     print(md)
     if a.output:
-        from .fileio import atomic_write_text
-
-        out = Path(a.output)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(out.with_suffix(".md"), md)
-        atomic_write_text(out.with_suffix(".json"), json.dumps(comp, indent=1))
-        print(f"wrote {out.with_suffix('.md')} and {out.with_suffix('.json')}")
+        js, mdp = write_json_and_markdown(a.output, comp, md)
+        print(f"wrote {mdp} and {js}")
 
 
 def _postfilter(a):

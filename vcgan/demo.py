@@ -88,11 +88,8 @@ def run_demo(out_dir="exp/demo", minutes: float = 10.0, corpus=None, source="kal
     Converter.statistics_transform(out / "feats").convert_paths(src_test, stats_dir, source, target)
 
     print("[4/4] evaluating against the target speaker's parallel test sentences")
-    results = {
-        "no conversion": evaluate(tgt_test, src_test, cache_dir=out / "analyses"),
-        "statistics transform": evaluate(tgt_test, stats_dir, cache_dir=out / "analyses"),
-        "CycleGAN-VC2": evaluate(tgt_test, model_dir, cache_dir=out / "analyses"),
-    }
+    systems = {"no conversion": src_test, "statistics transform": stats_dir, "CycleGAN-VC2": model_dir}
+    results = {name: evaluate(tgt_test, d, cache_dir=out / "analyses") for name, d in systems.items()}
     first = sorted(model_dir.glob("*.wav"))[0]
     png = spectrogram_comparison(
         {f"source ({source})": next(src_test.glob(first.stem + ".*")),

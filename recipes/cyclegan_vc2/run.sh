@@ -68,9 +68,10 @@ fi
 if stage_on 4; then
   echo "== stage 4: evaluate against $test_ref_dir"
   [ -n "$test_ref_dir" ] && [ -d "$test_ref_dir" ] || { echo "no reference directory; pass --test-ref-dir" >&2; exit 1; }
-  vcgan evaluate --sample-rate "$sample_rate" --cache dump/metric_analyses "$test_ref_dir" "$test_src_dir" -o "$expdir/eval/no_conversion" --title "no conversion"
-  vcgan evaluate --sample-rate "$sample_rate" --cache dump/metric_analyses "$test_ref_dir" "$expdir/converted/statistics_transform" -o "$expdir/eval/statistics_transform" --title "statistics transform"
-  vcgan evaluate --sample-rate "$sample_rate" --cache dump/metric_analyses "$test_ref_dir" "$expdir/converted/model" -o "$expdir/eval/model" --title "${model_title:-model}"
+  evaluate=(vcgan evaluate --sample-rate "$sample_rate" --cache dump/metric_analyses)   # one analysis cache for the three systems
+  "${evaluate[@]}" "$test_ref_dir" "$test_src_dir" -o "$expdir/eval/no_conversion" --title "no conversion"
+  "${evaluate[@]}" "$test_ref_dir" "$expdir/converted/statistics_transform" -o "$expdir/eval/statistics_transform" --title "statistics transform"
+  "${evaluate[@]}" "$test_ref_dir" "$expdir/converted/model" -o "$expdir/eval/model" --title "${model_title:-model}"
   cat "$expdir"/eval/{no_conversion,statistics_transform,model}.md > "$expdir/eval/summary.md"
   echo "summary: $expdir/eval/summary.md"
 fi

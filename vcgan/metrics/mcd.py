@@ -83,10 +83,13 @@ def score_features(name, mc_ref, f0_ref, mc_conv, f0_conv) -> PairScore:
     return PairScore(name, mcd, rmse, vuv, int(len(path)))
 
 
+def analyse_file(path, sample_rate: int = 16000) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`analysis_for_metrics` of an audio file."""
+    return analysis_for_metrics(load_audio(path, sample_rate), sample_rate)
+
+
 def score_files(ref_path, conv_path, sample_rate: int = 16000) -> PairScore:
-    ref = analysis_for_metrics(load_audio(ref_path, sample_rate), sample_rate)
-    conv = analysis_for_metrics(load_audio(conv_path, sample_rate), sample_rate)
-    return score_features(Path(conv_path).stem, *ref, *conv)
+    return score_features(Path(conv_path).stem, *analyse_file(ref_path, sample_rate), *analyse_file(conv_path, sample_rate))
 
 
 # Bump when metric_analysis changes: cached analyses of an older definition are ignored.
@@ -103,8 +106,7 @@ def content_key(path, sample_rate: int) -> str:
 
 
 def _analyse_job(args):
-    path, sample_rate = args
-    return analysis_for_metrics(load_audio(path, sample_rate), sample_rate)
+    return analyse_file(*args)
 
 
 def _load_cached(cache_dir: Path, key: str):
@@ -131,8 +133,7 @@ def analyse_files(paths, sample_rate: int = 16000, jobs: int | None = None, prog
     analyses are kept there by content hash, so later calls (other systems, other
     runs on the same references) reuse them.
     """
-    paths = [Path(p) for p in dict.fromkeys(Path(p) for p in paths)]
-    keys = {p: content_key(p, sample_rate) for p in paths}
+    keys = {p: content_key(p, sample_rate) for p in dict.fromkeys(map(Path, paths))}
     cache_dir = Path(cache_dir) if cache_dir else None
     done: dict[str, tuple] = {}
     todo: dict[str, Path] = {}

@@ -61,14 +61,18 @@ def markdown_table(result: dict, title: str | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_report(result: dict, out_prefix, title=None) -> tuple[Path, Path]:
+def write_json_and_markdown(out_prefix, obj: dict, markdown: str) -> tuple[Path, Path]:
+    """``obj`` to OUT_PREFIX.json and ``markdown`` to OUT_PREFIX.md, atomically."""
     out_prefix = Path(out_prefix)
     out_prefix.parent.mkdir(parents=True, exist_ok=True)
-    js = out_prefix.with_suffix(".json")
-    md = out_prefix.with_suffix(".md")
-    atomic_write_text(js, json.dumps(result, indent=1))
-    atomic_write_text(md, markdown_table(result, title))
+    js, md = out_prefix.with_suffix(".json"), out_prefix.with_suffix(".md")
+    atomic_write_text(js, json.dumps(obj, indent=1))
+    atomic_write_text(md, markdown)
     return js, md
+
+
+def write_report(result: dict, out_prefix, title=None) -> tuple[Path, Path]:
+    return write_json_and_markdown(out_prefix, result, markdown_table(result, title))
 
 
 def load_report(path) -> dict:

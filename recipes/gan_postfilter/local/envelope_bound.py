@@ -19,7 +19,6 @@ Stage 6 of the recipe runs it for the mel-cepstrum model (``domains.md`` beside 
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +28,7 @@ from vcgan.features.audio import list_audio, load_audio
 from vcgan.features.cache import extract_file
 from vcgan.features.world import analyze, filter_by_envelope_change
 from vcgan.metrics.postfilter import modulation_frequencies, modulation_spectrum, postfilter_measures
+from vcgan.metrics.report import write_json_and_markdown
 from vcgan.postfilter import GVScaling, SpeechPostfilter
 
 
@@ -82,10 +82,7 @@ def main(argv=None):
             lines.append(f"| {k} | {domain} | {m['log_gv_distance']:.3f} | {m['ms_distance']:.2f} | {fast_gap:+.2f} |")
             print(lines[-1], flush=True)
     if a.out:
-        out = Path(a.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.with_suffix(".json").write_text(json.dumps(result, indent=1))
-        out.with_suffix(".md").write_text("\n".join(lines) + "\n")
+        write_json_and_markdown(a.out, result, "\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":
