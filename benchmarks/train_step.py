@@ -28,8 +28,9 @@ from vcgan.training import defaults_for, resolve_config
 def build(cfg: dict, identity: bool, from_config: bool = False):
     """The model on random segments; the identity loss as in a run's steady state (a config's
     weight late in the run, else off), or on with ``identity``."""
-    late = Schedule(cfg["loss"]["identity_weight"])(Step(10**9, 1.0)) if from_config else 0.0
-    cfg["loss"]["identity_weight"] = 5.0 if identity else late
+    if "identity_weight" in cfg["loss"]:  # the speech families; the image ones keep their config
+        late = Schedule(cfg["loss"]["identity_weight"])(Step(10**9, 1.0)) if from_config else 0.0
+        cfg["loss"]["identity_weight"] = 5.0 if identity else late
     return family_for_task(cfg["task"]).synthetic(cfg)
 
 
@@ -53,16 +54,17 @@ def main(argv=None):
         torch.set_num_threads(a.threads)
     if a.config:
         cfg = resolve_config(a.config)
-        a.task, a.frames = cfg["task"], cfg["data"]["segment_frames"]
+        a.task, a.frames = cfg["task"], cfg["data"].get("segment_frames")  # image families: no segments
         a.batch = a.batch or cfg["data"]["batch_size"]
-        a.precision, a.channels, a.disc_channels = cfg["train"]["precision"], cfg["model"]["channels"], cfg["model"]["disc_channels"]
+        a.precision, a.channels, a.disc_channels = (cfg["train"]["precision"], cfg["model"].get("channels"),
+                                                    cfg["model"].get("disc_channels"))
         if a.threads is None and cfg["train"]["num_threads"]:
             torch.set_num_threads(cfg["train"]["num_threads"])
     else:
         a.batch = a.batch or 1
         cfg = defaults_for(a.task)
         cfg["model"].update(channels=a.channels, disc_channels=a.disc_channels or a.channels)
-    cfg["data"].update(segment_frames=a.frames, batch_size=a.batch)
+    cfg["data"].update(batch_size=a.batch, **({"segment_frames": a.frames} if a.frames else {}))
     task, data = build(cfg, a.identity, from_config=bool(a.config))
     if a.compile:
         for group in (task.generators, task.discriminators):
@@ -73,8 +75,12 @@ def main(argv=None):
 
     for _ in range(a.warmup):
         trainer.train_step(data.next_batch())
-    with FlopCounterMode(display=False) as counter:
-        trainer.train_step(data.next_batch())
+    try:
+        with FlopCounterMode(display=False) as counter:
+            trainer.train_step(data.next_batch())
+        gflop = counter.get_total_flops() / 1e9
+    except RuntimeError:  # the counter cannot follow a gradient penalty's double backward
+        gflop = None
     sync = torch.cuda.synchronize if trainer.device.type == "cuda" else (lambda: None)
     sync()
     t0 = time.perf_counter()
@@ -82,15 +88,16 @@ def main(argv=None):
         trainer.train_step(data.next_batch())
     sync()
     dt = (time.perf_counter() - t0) / a.steps
-    gflop = counter.get_total_flops() / 1e9
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     if trainer.rank:  # under torchrun only rank 0 reports
         return dt
+    flops = f"{gflop:.0f} GFLOP/step ({gflop / dt:.0f} GFLOP/s)" if gflop is not None else "GFLOP n/a (gradient penalty)"
+    identity_on = task.identity_weight(0) > 0 if hasattr(task, "identity_weight") else "n/a"
     world = f" x {trainer.world} processes (torchrun)" if trainer.world > 1 else ""
     print(f"{a.config + ': ' if a.config else ''}{a.task} channels={a.channels} disc={a.disc_channels or a.channels} batch={a.batch} frames={a.frames} "
-          f"precision={trainer.precision} (asked {a.precision}) identity={task.identity_weight(0) > 0} [{trainer.hardware}] "
+          f"precision={trainer.precision} (asked {a.precision}) identity={identity_on} [{trainer.hardware}] "
           f"threads={torch.get_num_threads()}{world}{' compiled' if a.compile else ''}: "
-          f"{dt:.3f} s/step, {gflop:.0f} GFLOP/step ({gflop / dt:.0f} GFLOP/s), peak RSS {rss:.0f} MiB")
+          f"{dt:.3f} s/step, {flops}, peak RSS {rss:.0f} MiB")
     return dt
 
 

@@ -8,6 +8,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from vcgan.nn import NarrowConv2d
+
 NORMS = ("instance", "instance-affine", "batch", "none")
 
 
@@ -72,7 +74,7 @@ class ResnetGenerator(nn.Module):
             layers += [nn.ConvTranspose2d(c, c // 2, 3, stride=2, padding=1, output_padding=1),
                        norm_layer(norm, c // 2), nn.ReLU(True)]
             c //= 2
-        layers += [nn.ReflectionPad2d(3), nn.Conv2d(c, out_ch, 7), nn.Tanh()]
+        layers += [nn.ReflectionPad2d(3), NarrowConv2d(c, out_ch, 7), nn.Tanh()]
         self.net = nn.Sequential(*layers)
 
     def forward(self, x, code=None):

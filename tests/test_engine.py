@@ -6,7 +6,7 @@ import torch
 from vcgan.engine import AdversarialLoss, GANModel, Schedule, Step, gradient_penalty, linear_decay, lr_factor, r1_penalty
 from vcgan.engine.config import merge, parse_overrides
 from vcgan.errors import ConfigError
-from vcgan.nn import GLU, PixelShuffle1d
+from vcgan.nn import GLU, NarrowConv2d, PixelShuffle1d
 
 REAL = torch.tensor([0.5, 1.0, 2.0])
 FAKE = torch.tensor([-1.0, 0.0, 0.5])
@@ -78,6 +78,42 @@ def test_pixel_shuffle_1d_interleaves_frames():
             for i in range(2):
                 assert y[0, c, t * 2 + i] == x[0, c * 2 + i, t]
     torch.testing.assert_close(y[0, 0], torch.tensor([0.0, 3.0, 1.0, 4.0, 2.0, 5.0]))
+
+
+@pytest.mark.parametrize("c_in,c_out,kernel,padding,size", [
+    (16, 1, (5, 15), (2, 7), (36, 64)),   # the 2-1-2D generators' output layer
+    (8, 3, 7, 0, (13, 11)),               # an image generator's output after reflection padding, odd size
+    (5, 1, 4, 1, (7, 9)),                 # even kernel: one row and column fewer
+    (6, 2, (3, 5), (1, 2), (1, 8)),       # a one-row input
+])
+def test_narrow_conv2d_is_the_ordinary_convolution(c_in, c_out, kernel, padding, size):
+    """Same weights, outputs and gradients (input, weight, bias) as nn.Conv2d; a state dict
+    loads across the two."""
+    torch.manual_seed(0)
+    ref = torch.nn.Conv2d(c_in, c_out, kernel, padding=padding)
+    fast = NarrowConv2d(c_in, c_out, kernel, padding=padding)
+    fast.load_state_dict(ref.state_dict())
+    x = torch.randn(3, c_in, *size, dtype=torch.float64)
+    ref, fast = ref.double(), fast.double()
+    outs = []
+    for net in (ref, fast):
+        xi = x.clone().requires_grad_()
+        y = net(xi)
+        (y * torch.linspace(-1, 1, y.numel(), dtype=y.dtype).view_as(y)).sum().backward()
+        outs.append((y.detach(), xi.grad, net.weight.grad, net.bias.grad))
+    for a, b in zip(*outs):
+        assert a.shape == b.shape
+        torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-9)
+
+
+def test_narrow_conv2d_takes_the_ordinary_path_where_the_rewrite_does_not_apply():
+    x = torch.randn(2, 4, 9, 9)
+    for kw in ({"stride": 2, "padding": 1}, {"dilation": 2, "padding": 2}, {"padding": "same"},
+               {"padding": 1, "padding_mode": "reflect"}):
+        ref = torch.nn.Conv2d(4, 1, 3, **kw)
+        fast = NarrowConv2d(4, 1, 3, **kw)
+        fast.load_state_dict(ref.state_dict())
+        torch.testing.assert_close(fast(x), ref(x))
 
 
 def test_schedule_piecewise_and_lr_decay():

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError
-from ..nn import GatedConv, GatedUpsample, pad_time, zero_init
+from ..nn import GatedConv, GatedUpsample, NarrowConv2d, pad_time, zero_init
 
 
 class TwoOneTwoD(nn.Module):
@@ -30,7 +30,7 @@ class TwoOneTwoD(nn.Module):
         self.to_1d = nn.Sequential(nn.Conv1d(2 * c * q, 2 * c, 1), nn.InstanceNorm1d(2 * c, affine=True))
         self.to_2d = nn.Sequential(nn.Conv1d(2 * c, 2 * c * q, 1), nn.InstanceNorm1d(2 * c * q, affine=True))
         self.up = nn.Sequential(GatedUpsample(2, 2 * c, 2 * c, (5, 5)), GatedUpsample(2, 2 * c, c, (5, 5)))
-        self.out = nn.Conv2d(c, 1, (5, 15), padding=(2, 7))
+        self.out = NarrowConv2d(c, 1, (5, 15), padding=(2, 7))
         if residual:
             zero_init(self.out)
 

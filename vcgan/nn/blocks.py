@@ -5,6 +5,25 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+class NarrowConv2d(nn.Conv2d):
+    """A stride-1 2D convolution to a few output channels (a network's output layer).
+
+    oneDNN's CPU kernels handle 1-4 output channels poorly: the 5x15 output layer
+    of the 2-1-2D generators ran at ~2 GFLOP/s and cost ~30% of a StarGAN-VC2
+    training step at width 16. The same function computed as the transposed
+    convolution with the flipped, transposed kernel (its output side has the
+    many channels) is 5-7x faster there (docs/benchmarks.md). The weights, the
+    state dict and the result (to float rounding) are those of ``nn.Conv2d``;
+    other devices, strides, dilations and groups take the ordinary path.
+    """
+
+    def _conv_forward(self, x, weight, bias):
+        k, p = self.kernel_size, self.padding
+        if (x.device.type != "cpu" or self.stride != (1, 1) or self.dilation != (1, 1) or self.groups != 1
+                or self.padding_mode != "zeros" or isinstance(p, str) or p[0] >= k[0] or p[1] >= k[1]):
+            return super()._conv_forward(x, weight, bias)
+        w = weight.flip(-1, -2).transpose(0, 1)
+        return F.conv_transpose2d(x, w, bias, padding=(k[0] - 1 - p[0], k[1] - 1 - p[1]))
 
 
 class GLU(nn.Module):

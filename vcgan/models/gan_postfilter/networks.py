@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ...nn import zero_init
+from ...nn import NarrowConv2d, zero_init
 
 
 class TexturePostfilter(nn.Module):
@@ -36,7 +36,7 @@ class TexturePostfilter(nn.Module):
         pad = kernel // 2
         self.hidden = nn.ModuleList(
             nn.Conv2d(widths[i] + (1 if i else 0), widths[i + 1], kernel, padding=pad) for i in range(len(channels)))
-        self.out = nn.Conv2d(channels[-1] + 1, 1, kernel, padding=pad)
+        self.out = NarrowConv2d(channels[-1] + 1, 1, kernel, padding=pad)
         if zero_last:
             zero_init(self.out)
         self.radius = (len(channels) + 1) * pad  # frames of context either side that reach one output frame
