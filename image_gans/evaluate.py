@@ -108,12 +108,14 @@ def _pair_stats(cls, real: np.ndarray, fake: torch.Tensor, real_feats=None) -> d
     return {"fid": fid(ff, rf), "kid": kid(ff, rf)}
 
 
-def _score_direction(report, key, cls, tr, untrained, x, trg, real, floor) -> torch.Tensor:
+def _score_direction(report, key, cls, tr, untrained, x, trg, real, floor, sources=None) -> torch.Tensor:
     """Scores of translating ``x`` into domain ``trg`` by the model, the untrained generator
     and the identity mapping against ``real`` images of it, and the real-vs-real ``floor``
-    (training images of the domain); returns the model's translations."""
+    (training images of the domain); returns the model's translations. With ``sources`` (the
+    source domain of each image of ``x``) the model's target accuracy is also given per
+    source domain, and for every system what the classifier took its outputs for."""
     from .data import FASHION_MNIST_CLASSES
-    from .metrics import features, share_classified_as
+    from .metrics import features, predict
 
     rf = features(cls, _tensor(real))
     label = FASHION_MNIST_CLASSES.index(trg) if trg in FASHION_MNIST_CLASSES else None
@@ -121,7 +123,14 @@ def _score_direction(report, key, cls, tr, untrained, x, trg, real, floor) -> to
     for name, y in systems.items():
         s = _pair_stats(cls, real, y, rf)
         if label is not None:
-            s["target_accuracy"] = share_classified_as(cls, y, label)
+            pred = predict(cls, y)
+            s["target_accuracy"] = float((pred == label).mean())
+            counts = np.bincount(pred, minlength=len(FASHION_MNIST_CLASSES)) / len(pred)
+            s["classified_as"] = {FASHION_MNIST_CLASSES[c]: float(counts[c]) for c in np.argsort(-counts)
+                                  if counts[c] >= 0.01}
+            if sources is not None and name == "model":
+                s["target_accuracy_by_source"] = {src: float((pred[sources == src] == label).mean())
+                                                  for src in dict.fromkeys(sources)}
         report["systems"].setdefault(name, {})[key] = s
     report["systems"].setdefault("real vs real (floor)", {})[key] = _pair_stats(cls, real, _tensor(floor), rf)
     return systems["model"]
@@ -164,8 +173,10 @@ def evaluate_checkpoint(checkpoint, out_dir, classifier=None, max_images: int | 
         rows = [_tensor(np.concatenate([d[:2] for d in by_domain])[:8])]
         for t, trg in enumerate(domains):
             x = _tensor(np.concatenate([d for s, d in enumerate(by_domain) if s != t]))
+            sources = np.concatenate([[domains[s]] * len(d) for s, d in enumerate(by_domain) if s != t])
             real = by_domain[t]
-            _score_direction(report, f"->{trg}", cls, tr, untrained, x, trg, real, tr_images[tr_labels == t][: len(real)])
+            _score_direction(report, f"->{trg}", cls, tr, untrained, x, trg, real, tr_images[tr_labels == t][: len(real)],
+                             sources)
             rows.append(tr.translate(rows[0], trg))
         save_grid(out_dir / "grid.png", rows)
     else:
@@ -195,6 +206,14 @@ def markdown(report: dict) -> str:
         for d, s in dirs.items():
             cells = [("" if s.get(k) is None else f"{s[k]:.4g}") for k in keys]
             lines.append(f"| {name} | {d} | " + " | ".join(cells) + " |")
+    details = [(d, s) for d, s in report["systems"].get("model", {}).items() if "classified_as" in s]
+    if details:
+        lines += ["", "What the classifier took the model's translations for:", "",
+                  "| direction | target accuracy by source domain | classified as |", "|---|---|---|"]
+        for d, s in details:
+            by_src = ", ".join(f"from {k} {v:.2f}" for k, v in s.get("target_accuracy_by_source", {}).items())
+            taken = ", ".join(f"{k} {v:.2f}" for k, v in s["classified_as"].items())
+            lines.append(f"| {d} | {by_src} | {taken} |")
     lines += ["", "FID/KID on the project's Fashion-MNIST classifier features (not Inception: "
               "not comparable with published FIDs).", ""]
     return "\n".join(lines)

@@ -98,11 +98,15 @@ def accuracy(net: Classifier, images: np.ndarray, labels: np.ndarray) -> float:
 
 
 @torch.no_grad()
+def predict(net: Classifier, images: torch.Tensor, batch: int = 500) -> np.ndarray:
+    """The classifier's class index for each image (float tensors in [-1, 1])."""
+    net.eval()
+    return torch.cat([net(images[i:i + batch].float()).argmax(1) for i in range(0, len(images), batch)]).numpy()
+
+
 def share_classified_as(net: Classifier, images: torch.Tensor, label: int, batch: int = 500) -> float:
     """Share of images (float tensors in [-1, 1]) the classifier assigns to ``label``."""
-    net.eval()
-    pred = torch.cat([net(images[i:i + batch].float()).argmax(1) for i in range(0, len(images), batch)])
-    return float((pred == label).float().mean())
+    return float((predict(net, images, batch) == label).mean())
 
 
 def load_classifier(path=None, root=None, retrain: bool = False, progress: bool = True) -> tuple[Classifier, dict]:

@@ -282,6 +282,19 @@ def test_cli_trains_translates_and_evaluates_an_image_model(tmp_path, capsys):
     row = report["systems"]["model"]["sneaker->ankle-boot"]
     assert 0.0 <= row["target_accuracy"] <= 1.0 and row["fid"] > 0
     assert (out / "grid.png").stat().st_size > 200 and "not comparable" in (out / "scores.md").read_text()
+    assert abs(sum(row["classified_as"].values()) - 1.0) < 0.05
+    # a multi-domain model: target accuracy per source domain, and what the translations were taken for
+    star = tmp_path / "star"
+    assert main(["train", "task=image_stargan", f"data.root={FMNIST}", f"out_dir={star}", "model.conv_dim=4",
+                 "model.blocks=1", "data.batch_size=2", "train.steps=2", "train.progress=false"]) == 0
+    assert main(["evaluate-images", "--checkpoint", star / "checkpoints" / "latest.pt", "-o", tmp_path / "star_eval",
+                 "--classifier", cls, "--fashion-mnist", FMNIST, "--max-images", 6]) == 0
+    report = json.loads((tmp_path / "star_eval" / "scores.json").read_text())
+    row = report["systems"]["model"]["->pullover"]
+    assert list(row["target_accuracy_by_source"]) == ["t-shirt", "shirt", "coat"]
+    assert abs(sum(row["target_accuracy_by_source"].values()) / 3 - row["target_accuracy"]) < 1e-6  # 6 of each
+    assert "target_accuracy_by_source" not in report["systems"]["identity mapping"]["->pullover"]
+    assert "| ->pullover | from t-shirt " in (tmp_path / "star_eval" / "scores.md").read_text()
     # weights that do not fit this version's networks: a clear error naming the file, not a traceback
     state = torch.load(ckpt, weights_only=True)
     state["model"].pop(next(k for k in state["model"] if k.startswith("generators.")))
