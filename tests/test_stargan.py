@@ -171,6 +171,43 @@ def test_wgan_gp_and_hinge_train_through_the_multi_domain_objective(tiny_feats, 
     assert ("d/gp" in out) == (adversarial == "wgan-gp")
 
 
+def test_r1_penalty_of_the_multi_domain_objective_on_a_hand_computed_case():
+    """D(y, s, t) = <w_t, y> per sample: grad_y = w_t, so R1 = mean_i ||w_{t_i}||^2 and the
+    D total gains r1_gamma / 2 times that."""
+    from vcgan.engine.objectives import MultiDomainObjective
+
+    class LinearD(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.tensor([[1.0, 2.0], [0.0, 3.0]]))
+
+        def forward(self, x, src, trg):
+            return (x * self.w[trg]).sum(1, keepdim=True)
+
+    obj = MultiDomainObjective(_Gen(), LinearD(), adversarial="lsgan", cls_weight=0.0, r1_gamma=4.0)
+    batch = {"x": torch.randn(3, 2), "y": torch.randn(3, 2), "src": torch.tensor([1, 0, 0]),
+             "trg": torch.tensor([0, 1, 1])}
+    losses = obj.discriminator_losses(batch, obj.generate(batch, 0), 0)
+    torch.testing.assert_close(losses["r1"], torch.tensor((5.0 + 9.0 + 9.0) / 3))
+    torch.testing.assert_close(losses["total"], losses["adv"] + 2.0 * losses["r1"])
+    off = MultiDomainObjective(_Gen(), LinearD(), adversarial="lsgan", cls_weight=0.0)
+    assert "r1" not in off.discriminator_losses(batch, off.generate(batch, 0), 0)
+
+
+class _Gen(torch.nn.Module):
+    def forward(self, x, src, trg):
+        return x + trg.float()[:, None]
+
+
+def test_r1_penalty_trains_and_a_negative_weight_names_the_key(tiny_feats, tmp_path):
+    cfg = tiny_config(tiny_feats, tmp_path, task="stargan_vc2", **{"loss.r1_gamma": 1.0})
+    model, sampler = build(cfg)
+    out = Trainer(model, sampler, cfg["train"], tmp_path, cfg).train_step(sampler.next_batch())
+    assert out["d/r1"] > 0 and all(torch.isfinite(torch.tensor(v)) for v in out.values())
+    with pytest.raises(ConfigError, match=r"loss\.r1_gamma"):
+        build(tiny_config(tiny_feats, tmp_path, task="stargan_vc2", **{"loss.r1_gamma": -1.0}))
+
+
 def test_resume_gives_identical_next_step(tiny_feats, tmp_path):
     cfg = tiny_config(tiny_feats, tmp_path / "run", task="stargan_vc2", **{"train.steps": 2})
 

@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..losses import AdversarialLoss, gradient_penalty, reconstruction_loss
+from ..losses import AdversarialLoss, gradient_penalty, r1_penalty, reconstruction_loss
 from ..model import GeneratorDiscriminatorModel
 from ..schedule import Schedule
 from .toolkit import score_real_fake
@@ -19,13 +19,15 @@ class MultiDomainObjective(GeneratorDiscriminatorModel):
     ``src``), ``trg`` (requested domains) and ``y`` (real samples of ``trg``).
 
     Losses (``reconstruction`` picks the distance of the cycle and identity terms: L1 in
-the papers): adversarial; domain classification, which reaches G only through the
-    *converted* sample, C(G(x, src, trg)) against trg, while C learns on real
-    data; cycle ``G(G(x, src, trg), trg, src) ~ x``; identity ``G(x, src, src) ~ x``
-(``identity_mode="source"``, the papers') or ``G(y, src, trg) ~ y``
-(``"target"``: a conversion to ``trg`` leaves real ``trg`` data alone, CycleGAN's
-form; with source-and-target codes it constrains the conversion pairs
-themselves instead of the pairs ``(s, s)`` that are never used to convert).
+    the papers): adversarial, with an optional R1 penalty on real data
+    (``r1_gamma / 2 * E||grad D(y)||^2``, StarGAN v2's regulariser); domain
+    classification, which reaches G only through the *converted* sample,
+    C(G(x, src, trg)) against trg, while C learns on real data; cycle
+    ``G(G(x, src, trg), trg, src) ~ x``; identity ``G(x, src, src) ~ x``
+    (``identity_mode="source"``, the papers') or ``G(y, src, trg) ~ y`` (``"target"``:
+    a conversion to ``trg`` leaves real ``trg`` data alone, CycleGAN's form; with
+    source-and-target codes it constrains the conversion pairs themselves instead of
+    the pairs ``(s, s)`` that are never used to convert).
 
     The classifier is a separate network ``C`` (StarGAN-VC) or a second head of D
     on a shared trunk (StarGAN): such a D returns ``(scores, logits)``. Domains are
@@ -35,8 +37,11 @@ themselves instead of the pairs ``(s, s)`` that are never used to convert).
 
     def __init__(self, generator: nn.Module, discriminator: nn.Module, classifier: nn.Module | None = None, *,
                  adversarial: str = "lsgan", cls_weight=1.0, cycle_weight=10.0, identity_weight=0.0,
-                 gp_weight: float = 10.0, identity_mode: str = "source", reconstruction: str = "l1"):
+                 gp_weight: float = 10.0, identity_mode: str = "source", reconstruction: str = "l1",
+                 r1_gamma: float = 0.0):
         super().__init__()
+        if r1_gamma < 0:
+            raise ValueError(f"loss.r1_gamma: must be >= 0, got {r1_gamma}")
         if identity_mode not in ("source", "target"):
             raise ValueError(f"identity_mode: expected source or target, got {identity_mode!r}")
         self.identity_mode = identity_mode
@@ -51,6 +56,7 @@ themselves instead of the pairs ``(s, s)`` that are never used to convert).
         self.cycle_weight = Schedule(cycle_weight, "loss.cycle_weight")
         self.identity_weight = Schedule(identity_weight, "loss.identity_weight")
         self.gp_weight = gp_weight
+        self.r1_gamma = float(r1_gamma)
 
     @staticmethod
     def _cls_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -100,6 +106,8 @@ themselves instead of the pairs ``(s, s)`` that are never used to convert).
     def discriminator_losses(self, batch, out, step):
         src, trg, y, fake = batch["src"], batch["trg"], batch["y"], out["fake"]
         d = self.discriminators["d"]
+        if self.r1_gamma > 0:
+            y = y.detach().requires_grad_(True)
         real, fake_out = score_real_fake(d, y, fake, src, trg)
         (real_s, real_logits), (fake_s, _) = self._heads(real), self._heads(fake_out)
         losses = {"adv": self.adv.d_loss(real_s, fake_s)}
@@ -107,6 +115,9 @@ themselves instead of the pairs ``(s, s)`` that are never used to convert).
         if self.adv.kind == "wgan-gp":
             losses["gp"] = gradient_penalty(lambda v: self._heads(d(v, src, trg))[0], y, fake)
             total = total + self.gp_weight * losses["gp"]
+        if self.r1_gamma > 0:
+            losses["r1"] = r1_penalty(real_s, y)
+            total = total + 0.5 * self.r1_gamma * losses["r1"]
         w_cls = self.cls_weight(step)
         if w_cls > 0 and ("c" in self.discriminators or real_logits is not None):
             logits = self.discriminators["c"](y) if "c" in self.discriminators else real_logits

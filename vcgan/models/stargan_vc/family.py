@@ -32,9 +32,10 @@ LOSS_DEFAULTS = {
     "cls_weight": None,  # None: 1 for StarGAN-VC (domain classifier), 0 for StarGAN-VC2 (no classifier)
     "cycle_weight": 10.0,
     "identity_weight": [[0, 5.0], [10000, 0.0]],
-    "identity_mode": "source",
-    "reconstruction": "l1",  # cycle/identity distance: l1 (papers) | smooth_l1 (no dead zone at the identity) | l2  # source: G(x, s, s) = x (papers) | target: G(y, s, t) = y for real y of t
+    "identity_mode": "source",  # source: G(x, s, s) = x (papers) | target: G(y, s, t) = y for real y of t
+    "reconstruction": "l1",  # cycle/identity distance: l1 (papers) | smooth_l1 (no dead zone at the identity) | l2
     "gp_weight": 10.0,
+    "r1_gamma": 0.0,  # R1 penalty on real data, r1_gamma / 2 * E||grad D(y)||^2 (StarGAN v2: 1); 0: off
 }
 
 
@@ -73,7 +74,7 @@ class StarGANVC(MultiDomainObjective):
         super().__init__(g, d, c, adversarial=adversarial, cls_weight=cls_weight_for(version, loss),
                          cycle_weight=loss["cycle_weight"], identity_weight=loss["identity_weight"],
                          gp_weight=loss["gp_weight"], identity_mode=loss["identity_mode"],
-                         reconstruction=loss["reconstruction"])
+                         reconstruction=loss["reconstruction"], r1_gamma=loss["r1_gamma"])
         self.version = version
         self.speakers = list(speakers)
         self.stats = {s: stats[s] for s in speakers}
@@ -165,6 +166,8 @@ def check(cfg: dict) -> None:
     if cfg["loss"]["identity_mode"] not in ("source", "target"):
         raise ConfigError(f"config key 'loss.identity_mode': expected source or target, got {cfg['loss']['identity_mode']!r}")
     reconstruction_loss(cfg["loss"]["reconstruction"], "config key 'loss.reconstruction'")
+    if cfg["loss"]["r1_gamma"] < 0:
+        raise ConfigError(f"config key 'loss.r1_gamma': must be >= 0 (0: off), got {cfg['loss']['r1_gamma']}")
     norm = cfg["model"]["norm"]
     if norm not in ("instance", "batch"):
         raise ConfigError(f"config key 'model.norm': expected instance or batch, got {norm!r}")
