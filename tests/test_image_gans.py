@@ -294,6 +294,7 @@ def test_cli_trains_translates_and_evaluates_an_image_model(tmp_path, capsys):
     assert list(row["target_accuracy_by_source"]) == ["t-shirt", "shirt", "coat"]
     assert abs(sum(row["target_accuracy_by_source"].values()) / 3 - row["target_accuracy"]) < 1e-6  # 6 of each
     assert "target_accuracy_by_source" not in report["systems"]["identity mapping"]["->pullover"]
+    assert 0.0 <= report["systems"]["real vs real (floor)"]["->pullover"]["target_accuracy"] <= 1.0
     assert "| ->pullover | from t-shirt " in (tmp_path / "star_eval" / "scores.md").read_text()
     # weights that do not fit this version's networks: a clear error naming the file, not a traceback
     state = torch.load(ckpt, weights_only=True)
