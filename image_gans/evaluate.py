@@ -117,7 +117,8 @@ def _score_direction(report, key, cls, tr, untrained, x, trg, real, floor, sourc
     from .data import FASHION_MNIST_CLASSES
     from .metrics import features, predict
 
-    rf = features(cls, _tensor(real))
+    real_t = _tensor(real)
+    rf = features(cls, real_t)
     label = FASHION_MNIST_CLASSES.index(trg) if trg in FASHION_MNIST_CLASSES else None
     systems = {"model": tr.translate(x, trg), "untrained generator": untrained.translate(x, trg), "identity mapping": x}
     for name, y in systems.items():
@@ -134,7 +135,7 @@ def _score_direction(report, key, cls, tr, untrained, x, trg, real, floor, sourc
         report["systems"].setdefault(name, {})[key] = s
     floor_stats = _pair_stats(cls, real, _tensor(floor), rf)
     if label is not None:  # the classifier's accuracy on real test images of the domain: the ceiling
-        floor_stats["target_accuracy"] = float((predict(cls, _tensor(real)) == label).mean())
+        floor_stats["target_accuracy"] = float((predict(cls, real_t) == label).mean())
     report["systems"].setdefault("real vs real (floor)", {})[key] = floor_stats
     return systems["model"]
 
@@ -178,8 +179,8 @@ def evaluate_checkpoint(checkpoint, out_dir, classifier=None, max_images: int | 
             x = _tensor(np.concatenate([d for s, d in enumerate(by_domain) if s != t]))
             sources = np.concatenate([[domains[s]] * len(d) for s, d in enumerate(by_domain) if s != t])
             real = by_domain[t]
-            _score_direction(report, f"->{trg}", cls, tr, untrained, x, trg, real, tr_images[tr_labels == t][: len(real)],
-                             sources)
+            floor = tr_images[tr_labels == t][: len(real)]
+            _score_direction(report, f"->{trg}", cls, tr, untrained, x, trg, real, floor, sources)
             rows.append(tr.translate(rows[0], trg))
         save_grid(out_dir / "grid.png", rows)
     else:

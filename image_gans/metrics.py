@@ -104,11 +104,6 @@ def predict(net: Classifier, images: torch.Tensor, batch: int = 500) -> np.ndarr
     return torch.cat([net(images[i:i + batch].float()).argmax(1) for i in range(0, len(images), batch)]).numpy()
 
 
-def share_classified_as(net: Classifier, images: torch.Tensor, label: int, batch: int = 500) -> float:
-    """Share of images (float tensors in [-1, 1]) the classifier assigns to ``label``."""
-    return float((predict(net, images, batch) == label).mean())
-
-
 def load_classifier(path=None, root=None, retrain: bool = False, progress: bool = True) -> tuple[Classifier, dict]:
     """The cached classifier (trained and cached on first use, or with ``retrain``)."""
     path = Path(path) if path else default_classifier_path()

@@ -5,6 +5,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+
 class NarrowConv2d(nn.Conv2d):
     """A stride-1 2D convolution to a few output channels (a network's output layer).
 

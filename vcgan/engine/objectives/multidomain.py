@@ -5,6 +5,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ...errors import ConfigError
 from ..losses import AdversarialLoss, gradient_penalty, r1_penalty, reconstruction_loss
 from ..model import GeneratorDiscriminatorModel
 from ..schedule import Schedule
@@ -41,7 +42,7 @@ class MultiDomainObjective(GeneratorDiscriminatorModel):
                  r1_gamma: float = 0.0):
         super().__init__()
         if r1_gamma < 0:
-            raise ValueError(f"loss.r1_gamma: must be >= 0, got {r1_gamma}")
+            raise ConfigError(f"config key 'loss.r1_gamma': must be >= 0 (0: off), got {r1_gamma}")
         if identity_mode not in ("source", "target"):
             raise ValueError(f"identity_mode: expected source or target, got {identity_mode!r}")
         self.identity_mode = identity_mode

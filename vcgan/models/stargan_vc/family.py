@@ -166,8 +166,6 @@ def check(cfg: dict) -> None:
     if cfg["loss"]["identity_mode"] not in ("source", "target"):
         raise ConfigError(f"config key 'loss.identity_mode': expected source or target, got {cfg['loss']['identity_mode']!r}")
     reconstruction_loss(cfg["loss"]["reconstruction"], "config key 'loss.reconstruction'")
-    if cfg["loss"]["r1_gamma"] < 0:
-        raise ConfigError(f"config key 'loss.r1_gamma': must be >= 0 (0: off), got {cfg['loss']['r1_gamma']}")
     norm = cfg["model"]["norm"]
     if norm not in ("instance", "batch"):
         raise ConfigError(f"config key 'model.norm': expected instance or batch, got {norm!r}")
