@@ -41,7 +41,8 @@ def main(argv=None):
     ap.add_argument("--disc-channels", type=int, default=None)
     ap.add_argument("--batch", type=int, default=None, help="segments per step (per process); default 1, or the config's")
     ap.add_argument("--frames", type=int, default=128)
-    ap.add_argument("--precision", default="auto", help="auto: bf16 where the hardware has it natively, else fp32")
+    ap.add_argument("--precision", default=None,
+                    help="auto (default; with --config, the config's): bf16 where the hardware has it natively, else fp32")
     ap.add_argument("--steps", type=int, default=10)
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--device", default="cpu")
@@ -56,12 +57,12 @@ def main(argv=None):
         cfg = resolve_config(a.config)
         a.task, a.frames = cfg["task"], cfg["data"].get("segment_frames")  # image families: no segments
         a.batch = a.batch or cfg["data"]["batch_size"]
-        a.precision, a.channels, a.disc_channels = (cfg["train"]["precision"], cfg["model"].get("channels"),
-                                                    cfg["model"].get("disc_channels"))
+        a.precision = a.precision or cfg["train"]["precision"]
+        a.channels, a.disc_channels = cfg["model"].get("channels"), cfg["model"].get("disc_channels")
         if a.threads is None and cfg["train"]["num_threads"]:
             torch.set_num_threads(cfg["train"]["num_threads"])
     else:
-        a.batch = a.batch or 1
+        a.batch, a.precision = a.batch or 1, a.precision or "auto"
         cfg = defaults_for(a.task)
         cfg["model"].update(channels=a.channels, disc_channels=a.disc_channels or a.channels)
     cfg["data"].update(batch_size=a.batch, **({"segment_frames": a.frames} if a.frames else {}))
@@ -91,7 +92,8 @@ def main(argv=None):
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     if trainer.rank:  # under torchrun only rank 0 reports
         return dt
-    flops = f"{gflop:.0f} GFLOP/step ({gflop / dt:.0f} GFLOP/s)" if gflop is not None else "GFLOP n/a (gradient penalty)"
+    flops = (f"{gflop:.0f} GFLOP/step ({gflop / dt:.0f} GFLOP/s)" if gflop is not None
+             else "GFLOP n/a (gradient penalty)")
     identity_on = task.identity_weight(0) > 0 if hasattr(task, "identity_weight") else "n/a"
     world = f" x {trainer.world} processes (torchrun)" if trainer.world > 1 else ""
     print(f"{a.config + ': ' if a.config else ''}{a.task} channels={a.channels} disc={a.disc_channels or a.channels} batch={a.batch} frames={a.frames} "

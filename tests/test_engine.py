@@ -223,6 +223,19 @@ def test_native_bf16_reads_the_cpu_flags(monkeypatch):
     assert "native bf16" in precision.hardware_summary(torch.device("cpu"))
 
 
+def test_hardware_summary_names_the_bf16_instructions(monkeypatch):
+    from vcgan.engine import precision
+
+    cpu = torch.device("cpu")
+    monkeypatch.setattr(precision, "native_bf16", lambda device: True)
+    for flags, said in (({"avx512f", "avx512_bf16", "amx_bf16"}, "native bf16 yes (AMX)"),
+                        ({"avx512f", "avx512_bf16"}, "native bf16 yes (AVX512-BF16)")):
+        monkeypatch.setattr(precision, "_cpu_flags", lambda flags=flags: frozenset(flags))
+        assert precision.hardware_summary(cpu).endswith(said)
+    monkeypatch.setattr(precision, "native_bf16", lambda device: False)
+    assert precision.hardware_summary(cpu).endswith("native bf16 no")
+
+
 # ------------------------------------------------------- budget-following schedules
 def test_schedule_percentage_breakpoints_follow_progress():
     s = Schedule([[0, 2.0], ["5%", 0.0]], "loss.identity_weight")

@@ -67,7 +67,11 @@ def hardware_summary(device: torch.device) -> str:
     if device.type == "cuda":
         name = torch.cuda.get_device_name(device)
         return f"cuda {name}, native bf16 {'yes' if native_bf16(device) else 'no'}"
-    return f"cpu {cpu_capability()}, native bf16 {'yes' if native_bf16(device) else 'no'}"
+    bf16 = "no"
+    if native_bf16(device):  # which instructions, where the kernel tells us: AMX tiles are ~4x AVX512-BF16
+        flags = _cpu_flags()
+        bf16 = "yes (AMX)" if "amx_bf16" in flags else "yes (AVX512-BF16)" if "avx512_bf16" in flags else "yes"
+    return f"cpu {cpu_capability()}, native bf16 {bf16}"
 
 
 def check_precision(requested: str) -> str:
