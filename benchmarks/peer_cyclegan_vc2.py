@@ -18,11 +18,11 @@ from __future__ import annotations
 import argparse
 import contextlib
 import resource
-import time
 
 import torch
 from torch import nn
 
+from train_step import measure  # benchmarks/ is on the path when this script runs
 from vcgan.engine.precision import hardware_summary, resolve_precision
 
 
@@ -169,17 +169,7 @@ def main(argv=None):
         with autocast:
             step(x, y)
 
-    from torch.utils.flop_counter import FlopCounterMode
-
-    for _ in range(a.warmup):
-        one()
-    with FlopCounterMode(display=False) as counter:
-        one()
-    gflop = counter.get_total_flops() / 1e9
-    t0 = time.perf_counter()
-    for _ in range(a.steps):
-        one()
-    dt = (time.perf_counter() - t0) / a.steps
+    dt, gflop = measure(one, a.warmup, a.steps)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peer jackaduma/CycleGAN-VC2 step (re-created) batch=1 frames={a.frames} precision={precision} "
           f"(asked {a.precision}) identity=True [{hardware_summary(cpu)}] threads={torch.get_num_threads()}: "

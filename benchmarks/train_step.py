@@ -34,6 +34,27 @@ def build(cfg: dict, identity: bool, from_config: bool = False):
     return family_for_task(cfg["task"]).synthetic(cfg)
 
 
+def measure(step, warmup: int, steps: int, sync=lambda: None) -> tuple[float, float | None]:
+    """Seconds per call of ``step`` after ``warmup`` calls, and GFLOP of one call (None where
+    torch's FLOP counter cannot follow it, e.g. a gradient penalty's double backward)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    for _ in range(warmup):
+        step()
+    try:
+        with FlopCounterMode(display=False) as counter:
+            step()
+        gflop = counter.get_total_flops() / 1e9
+    except RuntimeError:
+        gflop = None
+    sync()
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        step()
+    sync()
+    return (time.perf_counter() - t0) / steps, gflop
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--task", default="cyclegan_vc2", choices=known_tasks())
@@ -72,23 +93,8 @@ def main(argv=None):
             for net in group.values():
                 net.compile()
     trainer = Trainer(task, data, {"precision": a.precision, "device": a.device, "progress": False}, "/tmp/vcgan-bench")
-    from torch.utils.flop_counter import FlopCounterMode
-
-    for _ in range(a.warmup):
-        trainer.train_step(data.next_batch())
-    try:
-        with FlopCounterMode(display=False) as counter:
-            trainer.train_step(data.next_batch())
-        gflop = counter.get_total_flops() / 1e9
-    except RuntimeError:  # the counter cannot follow a gradient penalty's double backward
-        gflop = None
     sync = torch.cuda.synchronize if trainer.device.type == "cuda" else (lambda: None)
-    sync()
-    t0 = time.perf_counter()
-    for _ in range(a.steps):
-        trainer.train_step(data.next_batch())
-    sync()
-    dt = (time.perf_counter() - t0) / a.steps
+    dt, gflop = measure(lambda: trainer.train_step(data.next_batch()), a.warmup, a.steps, sync)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     if trainer.rank:  # under torchrun only rank 0 reports
         return dt

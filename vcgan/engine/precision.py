@@ -19,6 +19,7 @@ from ..errors import ConfigError
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 AUTOCAST_DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 _warned: set = set()
+BF16_INSTRUCTIONS = {"amx_bf16": "AMX", "avx512_bf16": "AVX512-BF16"}  # cpuinfo flag -> name, fastest first
 
 
 @functools.lru_cache(maxsize=None)
@@ -48,10 +49,10 @@ def cpu_has_native_bf16() -> bool:
             # oneDNN also answers True for plain AVX512 (bf16 converted in kernels, no dot-product
             # instruction): ask for the instructions themselves where the kernel tells us
             flags = _cpu_flags()
-            return not flags or bool(flags & {"avx512_bf16", "amx_bf16"})
+            return not flags or bool(flags & BF16_INSTRUCTIONS.keys())
         return False
     except Exception:
-        return bool(_cpu_flags() & {"avx512_bf16", "amx_bf16"})
+        return bool(_cpu_flags() & BF16_INSTRUCTIONS.keys())
 
 
 def native_bf16(device: torch.device) -> bool:
@@ -68,9 +69,9 @@ def hardware_summary(device: torch.device) -> str:
         name = torch.cuda.get_device_name(device)
         return f"cuda {name}, native bf16 {'yes' if native_bf16(device) else 'no'}"
     bf16 = "no"
-    if native_bf16(device):  # which instructions, where the kernel tells us: AMX tiles are ~4x AVX512-BF16
-        flags = _cpu_flags()
-        bf16 = "yes (AMX)" if "amx_bf16" in flags else "yes (AVX512-BF16)" if "avx512_bf16" in flags else "yes"
+    if native_bf16(device):  # which instructions, where the kernel tells us
+        found = [name for flag, name in BF16_INSTRUCTIONS.items() if flag in _cpu_flags()]
+        bf16 = f"yes ({found[0]})" if found else "yes"
     return f"cpu {cpu_capability()}, native bf16 {bf16}"
 
 
