@@ -26,7 +26,8 @@ MODEL_DEFAULTS = {
     "d_layers": None,  # discriminator stride-2 layers; null: 6 for 128 px (paper), fewer for small images
 }
 LOSS_DEFAULTS = {"adversarial": "wgan-gp", "gp_weight": 10.0, "cls_weight": 1.0, "cycle_weight": 10.0,
-                 "identity_weight": 0.0, "r1_gamma": 0.0}  # r1_gamma: R1 on real images (StarGAN v2: 1)
+                 "identity_weight": 0.0, "r1_gamma": 0.0,  # R1 on real images (StarGAN v2: 1)
+                 "r1_every": 1}     # > 1: lazy R1 (StyleGAN2)
 TRAIN_DEFAULTS = {"g_lr": 1e-4, "d_lr": 1e-4, "steps": 200000, "lr_decay_start": 100000, "log_every": 50,
                   "sample_every": 1000, "update_order": ["d", "g"],
                   "optim": {"g": {"every": 5}, "d": {"every": 1}}}  # n_critic = 5
@@ -51,7 +52,7 @@ class ImageStarGAN(MultiDomainObjective):
                                               (image["height"], image["width"])),
                          adversarial=loss["adversarial"], cls_weight=loss["cls_weight"],
                          cycle_weight=loss["cycle_weight"], identity_weight=loss["identity_weight"],
-                         gp_weight=loss["gp_weight"], r1_gamma=loss["r1_gamma"])
+                         gp_weight=loss["gp_weight"], r1_gamma=loss["r1_gamma"], r1_every=loss["r1_every"])
         self.domains, self.attributes, self.image, self.model_cfg = list(domains), attributes, dict(image), dict(model)
         self.sample_images = sample_images  # (x, src) of test images
 

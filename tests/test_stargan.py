@@ -192,6 +192,14 @@ def test_r1_penalty_of_the_multi_domain_objective_on_a_hand_computed_case():
     torch.testing.assert_close(losses["total"], losses["adv"] + 2.0 * losses["r1"])
     off = MultiDomainObjective(_Gen(), LinearD(), adversarial="lsgan", cls_weight=0.0)
     assert "r1" not in off.discriminator_losses(batch, off.generate(batch, 0), 0)
+    lazy = MultiDomainObjective(_Gen(), LinearD(), adversarial="lsgan", cls_weight=0.0, r1_gamma=4.0, r1_every=4)
+    for step in range(6):  # lazy R1: steps 0 and 4 only, four times as strong
+        got = lazy.discriminator_losses(batch, lazy.generate(batch, step), step)
+        assert ("r1" in got) == (step % 4 == 0)
+        if step % 4 == 0:
+            torch.testing.assert_close(got["total"], got["adv"] + 8.0 * got["r1"])
+        else:
+            torch.testing.assert_close(got["total"], got["adv"])
 
 
 class _Gen(torch.nn.Module):
@@ -206,6 +214,8 @@ def test_r1_penalty_trains_and_a_negative_weight_names_the_key(tiny_feats, tmp_p
     assert out["d/r1"] > 0 and all(torch.isfinite(torch.tensor(v)) for v in out.values())
     with pytest.raises(ConfigError, match=r"loss\.r1_gamma"):
         build(tiny_config(tiny_feats, tmp_path, task="stargan_vc2", **{"loss.r1_gamma": -1.0}))
+    with pytest.raises(ConfigError, match=r"loss\.r1_every"):
+        build(tiny_config(tiny_feats, tmp_path, task="stargan_vc2", **{"loss.r1_gamma": 1.0, "loss.r1_every": 0}))
 
 
 def test_resume_gives_identical_next_step(tiny_feats, tmp_path):

@@ -21,7 +21,9 @@ class MultiDomainObjective(GeneratorDiscriminatorModel):
 
     Losses (``reconstruction`` picks the distance of the cycle and identity terms: L1 in
     the papers): adversarial, with an optional R1 penalty on real data
-    (``r1_gamma / 2 * E||grad D(y)||^2``, StarGAN v2's regulariser); domain
+    (``r1_gamma / 2 * E||grad D(y)||^2``, StarGAN v2's regulariser; ``r1_every > 1``
+    computes it every ``r1_every``-th step only, scaled by ``r1_every``, StyleGAN2's lazy
+    form); domain
     classification, which reaches G only through the *converted* sample,
     C(G(x, src, trg)) against trg, while C learns on real data; cycle
     ``G(G(x, src, trg), trg, src) ~ x``; identity ``G(x, src, src) ~ x``
@@ -39,10 +41,12 @@ class MultiDomainObjective(GeneratorDiscriminatorModel):
     def __init__(self, generator: nn.Module, discriminator: nn.Module, classifier: nn.Module | None = None, *,
                  adversarial: str = "lsgan", cls_weight=1.0, cycle_weight=10.0, identity_weight=0.0,
                  gp_weight: float = 10.0, identity_mode: str = "source", reconstruction: str = "l1",
-                 r1_gamma: float = 0.0):
+                 r1_gamma: float = 0.0, r1_every: int = 1):
         super().__init__()
         if r1_gamma < 0:
             raise ConfigError(f"config key 'loss.r1_gamma': must be >= 0 (0: off), got {r1_gamma}")
+        if int(r1_every) != r1_every or r1_every < 1:
+            raise ConfigError(f"config key 'loss.r1_every': must be an integer >= 1, got {r1_every}")
         if identity_mode not in ("source", "target"):
             raise ValueError(f"identity_mode: expected source or target, got {identity_mode!r}")
         self.identity_mode = identity_mode
@@ -57,7 +61,7 @@ class MultiDomainObjective(GeneratorDiscriminatorModel):
         self.cycle_weight = Schedule(cycle_weight, "loss.cycle_weight")
         self.identity_weight = Schedule(identity_weight, "loss.identity_weight")
         self.gp_weight = gp_weight
-        self.r1_gamma = float(r1_gamma)
+        self.r1_gamma, self.r1_every = float(r1_gamma), int(r1_every)
 
     @staticmethod
     def _cls_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -107,7 +111,8 @@ class MultiDomainObjective(GeneratorDiscriminatorModel):
     def discriminator_losses(self, batch, out, step):
         src, trg, y, fake = batch["src"], batch["trg"], batch["y"], out["fake"]
         d = self.discriminators["d"]
-        if self.r1_gamma > 0:
+        r1 = self.r1_gamma > 0 and int(step) % self.r1_every == 0
+        if r1:
             y = y.detach().requires_grad_(True)
         real, fake_out = score_real_fake(d, y, fake, src, trg)
         (real_s, real_logits), (fake_s, _) = self._heads(real), self._heads(fake_out)
@@ -116,9 +121,9 @@ class MultiDomainObjective(GeneratorDiscriminatorModel):
         if self.adv.kind == "wgan-gp":
             losses["gp"] = gradient_penalty(lambda v: self._heads(d(v, src, trg))[0], y, fake)
             total = total + self.gp_weight * losses["gp"]
-        if self.r1_gamma > 0:
+        if r1:
             losses["r1"] = r1_penalty(real_s, y)
-            total = total + 0.5 * self.r1_gamma * losses["r1"]
+            total = total + 0.5 * self.r1_gamma * self.r1_every * losses["r1"]
         w_cls = self.cls_weight(step)
         if w_cls > 0 and ("c" in self.discriminators or real_logits is not None):
             logits = self.discriminators["c"](y) if "c" in self.discriminators else real_logits

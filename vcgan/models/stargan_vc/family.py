@@ -36,6 +36,7 @@ LOSS_DEFAULTS = {
     "reconstruction": "l1",  # cycle/identity distance: l1 (papers) | smooth_l1 (no dead zone at the identity) | l2
     "gp_weight": 10.0,
     "r1_gamma": 0.0,  # R1 penalty on real data, r1_gamma / 2 * E||grad D(y)||^2 (StarGAN v2: 1); 0: off
+    "r1_every": 1,    # > 1: lazy R1, every r1_every-th D step, scaled by r1_every (StyleGAN2)
 }
 
 
@@ -74,7 +75,7 @@ class StarGANVC(MultiDomainObjective):
         super().__init__(g, d, c, adversarial=adversarial, cls_weight=cls_weight_for(version, loss),
                          cycle_weight=loss["cycle_weight"], identity_weight=loss["identity_weight"],
                          gp_weight=loss["gp_weight"], identity_mode=loss["identity_mode"],
-                         reconstruction=loss["reconstruction"], r1_gamma=loss["r1_gamma"])
+                         reconstruction=loss["reconstruction"], r1_gamma=loss["r1_gamma"], r1_every=loss["r1_every"])
         self.version = version
         self.speakers = list(speakers)
         self.stats = {s: stats[s] for s in speakers}
