@@ -40,7 +40,7 @@ def test_stargan_recipe_all_stages_generic_layout(tiny_corpus, tmp_path):
     _run(script, "--corpus", "data/train", "--test-root", "data/test", "--speakers", "kal ked slt", "--tag", "t",
          "--jobs", "2", "--", *TINY)
     ev = script.parent / "exp" / "t" / "eval"
-    for system in ("no_conversion", "statistics_transform", "model"):
+    for system in ("no_conversion", "statistics_transform", "model", "model_calibrated"):
         report = json.loads((ev / f"{system}.json").read_text())
         assert set(report["directions"]) == {f"{s}_to_{t}" for s in ("kal", "ked", "slt")
                                              for t in ("kal", "ked", "slt") if s != t}, report.keys()
@@ -51,7 +51,7 @@ def test_stargan_recipe_all_stages_generic_layout(tiny_corpus, tmp_path):
     model = json.loads((ev / "model.json").read_text())["directions"]
     stats = json.loads((ev / "statistics_transform.json").read_text())["directions"]
     assert comp["directions_beating_baseline"]["model"] == sum(model[d]["mcd"] <= stats[d]["mcd"] - 0.5 for d in model)
-    assert "model - statistics_transform" in summary
+    assert "model - statistics_transform" in summary and "model_calibrated - statistics_transform" in summary
 
 
 def test_stargan_recipe_vcc2018_layout(tiny_corpus, tmp_path):
@@ -66,7 +66,7 @@ def test_stargan_recipe_vcc2018_layout(tiny_corpus, tmp_path):
     _run(script, "--corpus", str(root), "--speakers", "VCC2SM1 VCC2SF1", "--tag", "t", "--jobs", "2",
          "--stop-stage", "3", "--", *TINY)  # scoring is the generic-layout test's
     converted = script.parent / "exp" / "t" / "converted"
-    for system in ("model", "statistics_transform", "no_conversion"):
+    for system in ("model", "model_calibrated", "statistics_transform", "no_conversion"):
         found = {d.name: len(list(d.glob("*.*"))) for d in (converted / system).iterdir()}
         assert found == {"VCC2SM1_to_VCC2SF1": 2, "VCC2SF1_to_VCC2SM1": 2}, (system, found)
 

@@ -281,3 +281,49 @@ def test_stargan_vc_with_the_papers_batch_norm(tiny_feats, tmp_path):
     assert calls == [2, 2, 2]  # G's adversarial term, then real and fake in separate calls (BatchNorm)
     with pytest.raises(ConfigError, match="model.norm"):
         tiny_config(tiny_feats, tmp_path, task="stargan_vc2", **{"model.norm": "batch"})
+
+
+def test_calibrated_conversion_has_the_targets_moments_on_training_features(tiny_feats, tmp_path, demo_corpus):
+    """--calibrate: per pair, the output over the source's training features is re-standardised to mean 0 / std 1
+    in the target's normalised units (what the statistics transform has by construction)."""
+    import numpy as np
+
+    from vcgan.cli import main
+    from vcgan.conversion import SpeakerStats
+    from vcgan.features import FeatureStore
+
+    cfg = tiny_config(tiny_feats, tmp_path / "run", task="stargan_vc2", **{"train.steps": 2})
+    model, sampler = build(cfg)
+    Trainer(model, sampler, cfg["train"], cfg["out_dir"], cfg).fit()
+    ckpt = tmp_path / "run" / "checkpoints" / "latest.pt"
+    conv = Converter.from_checkpoint(ckpt)
+    cal = conv.calibrated(tiny_feats)
+    store = FeatureStore(tiny_feats)
+    src = SpeakerStats.from_dict(conv.stats["kal"])
+    xs = [torch.from_numpy(src.normalize(u.spectral).T.astype(np.float32))[None] for u in store.utterances("kal")]
+    raw = torch.cat([conv._mapping_for("kal", "slt")(x)[0] for x in xs], 1)
+    y = torch.cat([cal._mapping_for("kal", "slt")(x)[0] for x in xs], 1)
+    assert raw.mean(1).abs().max() > 1e-3  # the raw output is not already standardised
+    assert torch.allclose(y.mean(1), torch.zeros(y.shape[0]), atol=1e-4)
+    assert torch.allclose(y.std(1), torch.ones(y.shape[0]), atol=1e-4)
+    # the same affine map per dimension: order within a dimension is kept
+    assert torch.allclose(torch.corrcoef(torch.stack([raw[1], y[1]]))[0, 1], torch.tensor(1.0), atol=1e-5)
+    x = demo_corpus / "kal" / "test" / "test_003.flac"
+    assert main(["convert", "--checkpoint", str(ckpt), "--calibrate", str(tiny_feats), "--source", "kal",
+                 "--target", "slt", str(x), "-o", str(tmp_path / "c.wav")]) == 0
+    assert (tmp_path / "c.wav").stat().st_size > 1000
+    assert main(["convert", "--feats", str(tiny_feats), "--calibrate", str(tiny_feats), "--source", "kal",
+                 "--target", "slt", str(x), "-o", str(tmp_path / "d.wav")]) == 2
+    assert not (tmp_path / "d.wav").exists()
+    # features of another analysis are refused, naming the directory
+    import shutil
+
+    import yaml
+
+    other = tmp_path / "other_feats"
+    shutil.copytree(tiny_feats, other)
+    fy = yaml.safe_load((other / "features.yaml").read_text())
+    fy["spectral_dim"] = 24
+    (other / "features.yaml").write_text(yaml.safe_dump(fy))
+    with pytest.raises(VcganError, match="other_feats: features .* differ"):
+        conv.calibrated(other)

@@ -76,7 +76,11 @@ def _convert(a):
 
     if bool(a.checkpoint) == bool(a.feats):
         raise VcganError("give either --checkpoint (trained model) or --feats (statistics transform baseline)")
+    if a.calibrate and not a.checkpoint:
+        raise VcganError("--calibrate re-standardises a trained model's output: give --checkpoint too")
     conv = Converter.from_checkpoint(a.checkpoint) if a.checkpoint else Converter.statistics_transform(a.feats)
+    if a.calibrate:
+        conv = conv.calibrated(a.calibrate)
     targets = [t for t in a.target.split(",") if t]
     if not targets or len(targets) != len(set(targets)):
         raise VcganError(f"--target {a.target!r}: give one speaker or several distinct ones, comma-separated")
@@ -232,6 +236,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("convert", help="convert a wav file or a directory")
     s.add_argument("--checkpoint", help="trained checkpoint (.pt)")
     s.add_argument("--feats", help="feature directory: convert with the statistics transform only (baseline)")
+    s.add_argument("--calibrate", metavar="FEATS", help="with --checkpoint: re-standardise each direction's output with "
+                   "its per-dimension mean and std on the source's training features in FEATS (the training features)")
     s.add_argument("--source", required=True)
     s.add_argument("--target", required=True, help="target speaker; several, comma-separated (a,b): "
                    "OUTPUT/<source>_to_<target>/ for each, every input analysed once")

@@ -60,6 +60,45 @@ class Converter:
         store = FeatureStore(feats_dir)
         return cls(store.config, store.stats, lambda s, t: identity, "statistics transform")
 
+    def calibrated(self, feats_dir) -> "Converter":
+        """This converter with each (source, target) output re-standardised per dimension.
+
+        The model's output, in the target's normalised units, should have the target's
+        moments (0, 1) per dimension, as the statistics transform's has by construction; a
+        GAN generator can miss them by a constant (measured: -0.6 in c1 from one voice into
+        another). For each pair the mean and standard deviation of the output over the
+        source speaker's *training* utterances in ``feats_dir`` (the features the model was
+        trained on) are measured once and removed: y' = (y - mean) / std. Only the pairs
+        converted are measured."""
+        import numpy as np
+
+        from .features.cache import FeatureStore
+
+        store = FeatureStore(feats_dir)
+        if store.config != self.features:
+            raise VcganError(f"{feats_dir}: features {store.config} differ from the model's {self.features}")
+        base = self._mapping_for
+        done: dict = {}
+
+        def mapping_for(source, target):
+            if (source, target) in done:
+                return done[(source, target)]
+            g = base(source, target)
+            if source not in store.stats:
+                raise VcganError(f"{feats_dir}: no features of speaker {source!r} to calibrate {source}->{target} on")
+            utts = store.utterances(source, "train")
+            if not utts:
+                raise VcganError(f"{feats_dir}: no training utterances of {source!r} to calibrate {source}->{target} on")
+            src = SpeakerStats.from_dict(self.stats[source])
+            with torch.no_grad():
+                ys = [g(torch.from_numpy(src.normalize(u.spectral).T.astype(np.float32))[None])[0].float() for u in utts]
+            y = torch.cat(ys, 1)
+            mean, std = y.mean(1, keepdim=True), y.std(1, keepdim=True).clamp_min(1e-3)
+            done[(source, target)] = lambda x: (g(x).float() - mean) / std
+            return done[(source, target)]
+
+        return Converter(self.features, self.stats, mapping_for, f"{self.name} (calibrated)")
+
     def check(self, source: str, target: str) -> None:
         for role, spk in (("source", source), ("target", target)):
             if spk not in self.stats:

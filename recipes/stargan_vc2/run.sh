@@ -7,6 +7,7 @@
 #   ./run.sh --corpus /data/vcc2018 --speakers "VCC2SF1 VCC2SF2 VCC2SM1 VCC2SM2" --conf conf/vcc2018.yaml
 #   ./run.sh --corpus /data/mywavs --speakers "a b c" --test-root /data/test   # /data/test/<spk>/*.wav
 #   ./run.sh --conf conf/stargan_vc.yaml                 # StarGAN-VC (v1) instead
+#   ./run.sh --calibrate false                           # skip the calibrated conversions (model_calibrated)
 set -euo pipefail
 . "$(cd "$(dirname "$0")" && pwd)/../common/recipe.sh"   # helpers shared by the recipes
 
@@ -19,6 +20,7 @@ speakers="kal ked slt"
 tag=""
 test_root=""     # <test_root>/<speaker>/ holds each speaker's test files (same names across speakers)
 jobs=""
+calibrate=true   # also convert with the output re-standardised per direction (vcgan convert --calibrate)
 
 parse_options "$0" "$@"
 
@@ -66,6 +68,8 @@ if stage_on 3; then
     sub=""   # several targets: convert writes OUT/<source>_to_<target>/; one: OUT is that folder
     [ "${#others[@]}" -eq 1 ] && sub=/${s}_to_${targets}
     vcgan convert --checkpoint "$expdir/train/checkpoints/latest.pt" --source "$s" --target "$targets" "$src_dir" -o "$expdir/converted/model$sub"
+    [ "$calibrate" = true ] && vcgan convert --checkpoint "$expdir/train/checkpoints/latest.pt" --calibrate "$feats" \
+      --source "$s" --target "$targets" "$src_dir" -o "$expdir/converted/model_calibrated$sub"
     vcgan convert --feats "$feats" --source "$s" --target "$targets" "$src_dir" -o "$expdir/converted/statistics_transform$sub"
     mkdir -p "$expdir/converted/no_conversion"
     for t in "${others[@]}"; do ln -sfn "$(cd "$src_dir" && pwd)" "$expdir/converted/no_conversion/${s}_to_${t}"; done
@@ -81,11 +85,14 @@ if stage_on 4; then
     [ -n "$ref_dir" ] && [ -d "$ref_dir" ] || { echo "no reference files for $t; pass --test-root" >&2; exit 1; }
     ln -sfn "$(cd "$ref_dir" && pwd)" "$refs/$t"
   done
-  for sys in no_conversion statistics_transform model; do
+  systems=(no_conversion statistics_transform model)
+  [ "$calibrate" = true ] && systems+=(model_calibrated)
+  for sys in "${systems[@]}"; do
     vcgan evaluate --sample-rate "$sample_rate" --cache dump/metric_analyses "$refs" "$expdir/converted/$sys" -o "$expdir/eval/$sys" --title "$sys"
   done
-  vcgan evaluate-compare "$expdir"/eval/{no_conversion,statistics_transform,model}.json \
-    --baseline statistics_transform -o "$expdir/eval/comparison" --title "MCD [dB] per direction"
-  cat "$expdir/eval/comparison.md" "$expdir"/eval/{no_conversion,statistics_transform,model}.md > "$expdir/eval/summary.md"
+  reports=(); tables=()
+  for sys in "${systems[@]}"; do reports+=("$expdir/eval/$sys.json"); tables+=("$expdir/eval/$sys.md"); done
+  vcgan evaluate-compare "${reports[@]}" --baseline statistics_transform -o "$expdir/eval/comparison" --title "MCD [dB] per direction"
+  cat "$expdir/eval/comparison.md" "${tables[@]}" > "$expdir/eval/summary.md"
   echo "summary: $expdir/eval/summary.md"
 fi
