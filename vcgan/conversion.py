@@ -36,6 +36,10 @@ class SpeakerStats:
     def normalize(self, spectral: np.ndarray) -> np.ndarray:
         return (spectral - self.spectral_mean) / self.spectral_std
 
+    def model_input(self, spectral: np.ndarray) -> torch.Tensor:
+        """Normalised (T, D) spectral features as the (1, D, T) float32 tensor a mapping takes."""
+        return torch.from_numpy(self.normalize(spectral).T.astype(np.float32))[None]
+
     def denormalize(self, spectral: np.ndarray) -> np.ndarray:
         return spectral * self.spectral_std + self.spectral_mean
 
@@ -96,7 +100,7 @@ def convert_features(
     chunk_frames: int | None = None,
     chunk_overlap: int = 32,
 ) -> WorldFeatures:
-    x = torch.from_numpy(source.normalize(feats.spectral).T.astype(np.float32))[None]
+    x = source.model_input(feats.spectral)
     with torch.no_grad():
         y = apply_in_chunks(mapping, x, chunk_frames, chunk_overlap)
     spectral = target.denormalize(y[0].float().numpy().T.astype(np.float64))

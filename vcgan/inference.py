@@ -70,8 +70,6 @@ class Converter:
         source speaker's *training* utterances in ``feats_dir`` (the features the model was
         trained on) are measured once and removed: y' = (y - mean) / std. Only the pairs
         converted are measured."""
-        import numpy as np
-
         from .features.cache import FeatureStore
 
         store = FeatureStore(feats_dir)
@@ -84,14 +82,12 @@ class Converter:
             if (source, target) in done:
                 return done[(source, target)]
             g = base(source, target)
-            if source not in store.stats:
-                raise VcganError(f"{feats_dir}: no features of speaker {source!r} to calibrate {source}->{target} on")
-            utts = store.utterances(source, "train")
+            utts = store.utterances(source, "train")  # names the directory if the speaker is not in it
             if not utts:
                 raise VcganError(f"{feats_dir}: no training utterances of {source!r} to calibrate {source}->{target} on")
             src = SpeakerStats.from_dict(self.stats[source])
             with torch.no_grad():
-                ys = [g(torch.from_numpy(src.normalize(u.spectral).T.astype(np.float32))[None])[0].float() for u in utts]
+                ys = [g(src.model_input(u.spectral))[0].float() for u in utts]
             y = torch.cat(ys, 1)
             mean, std = y.mean(1, keepdim=True), y.std(1, keepdim=True).clamp_min(1e-3)
             done[(source, target)] = lambda x: (g(x).float() - mean) / std
