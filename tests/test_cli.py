@@ -142,6 +142,24 @@ def test_evaluate_errors(tmp_path, capsys):
     assert "not a directory" in capsys.readouterr().err
 
 
+def test_evaluate_direction_names_a_flat_directory(tiny_corpus, tmp_path, capsys):
+    ref, src = tiny_corpus / "slt" / "test", tiny_corpus / "kal" / "test"
+    assert run(["evaluate", ref, src, "-o", tmp_path / "named", "--direction", "kal_to_slt"]) == 0
+    named = json.loads((tmp_path / "named.json").read_text())
+    assert list(named["directions"]) == ["kal_to_slt"]
+    assert run(["evaluate", ref, src, "-o", tmp_path / "plain"]) == 0
+    plain = json.loads((tmp_path / "plain.json").read_text())
+    assert list(plain["directions"]) == ["test"]  # the directory's own name by default
+    assert plain["directions"]["test"]["mcd"] == named["directions"]["kal_to_slt"]["mcd"]
+    # reports stored under different names do not pair, and the error says how to name them
+    assert run(["evaluate-compare", tmp_path / "named.json", tmp_path / "plain.json", "--baseline", "named"]) == 2
+    assert "vcgan evaluate --direction NAME" in capsys.readouterr().err
+    # a directory of directions names itself: a name for it is an error
+    (tmp_path / "many" / "kal_to_slt").mkdir(parents=True)
+    assert run(["evaluate", tiny_corpus, tmp_path / "many", "--direction", "x_to_y"]) == 2
+    assert "holds <src>_to_<tgt> directions" in capsys.readouterr().err
+
+
 def test_evaluate_compare_tables_systems_against_a_baseline(tmp_path, capsys):
     def report(name, mcds):
         d = {k: {"mcd": v, "files": 1} for k, v in mcds.items()}
@@ -233,6 +251,8 @@ def test_demo_end_to_end_reports_verdict_and_only_files_it_wrote(tiny_corpus, tm
     assert "precision fp32" in text or "precision bf16" in text
     assert "Verdict: CycleGAN-VC2 is" in text and "than the statistics transform" in text
     assert "Only 2 training steps ran" in text and "vcgan demo --minutes" in text
+    assert "| CycleGAN-VC2, calibrated |" in text and "Calibrated (`vcgan convert --calibrate`)" in text
+    assert len(list(Path(report["calibrated_dir"]).glob("*.wav"))) == 2
     for path in (report["training_curves_png"], report["spectrogram_png"]):
         assert Path(path).is_file() and str(path) in text  # named, and written (2 steps < log_every)
 
@@ -245,6 +265,8 @@ def test_demo_verdict_wording():
         "Verdict: CycleGAN-VC2 is better than the statistics transform on the test set (7.50 vs 9.20 dB MCD, 1.70 dB lower).")
     assert "equal to within 0.01 dB" in demo_verdict(long_run, 9.201, 9.2, 10)
     assert "not better" in demo_verdict(long_run, 9.3, 9.2, 10) and "0.10 dB higher" in demo_verdict(long_run, 9.3, 9.2, 10)
+    with_cal = demo_verdict(long_run, 8.77, 9.20, 10, calibrated_mcd=7.73)
+    assert with_cal.endswith("Calibrated (`vcgan convert --calibrate`): 7.73 dB, better (1.47 dB lower).")
     short = demo_verdict({"steps": 11, "sec_per_step": 59.7, "precision": "bf16"}, 9.19, 9.20, 10)
     assert "Only 11 training steps ran (59.7 s/step" in short and "about 199 min" in short and "--minutes 239" in short
 

@@ -75,10 +75,15 @@ def test_cyclegan_recipe_split_layout(tiny_corpus, tmp_path):
     script = _recipe_copy(tmp_path, "cyclegan_vc2")
     _run(script, "--corpus", str(tiny_corpus), "--src", "kal", "--tgt", "slt", "--tag", "t", "--jobs", "2", "--", *TINY)
     ev = script.parent / "exp" / "t" / "eval"
-    scores = {s: json.loads((ev / f"{s}.json").read_text()) for s in ("no_conversion", "statistics_transform", "model")}
+    systems = ("no_conversion", "statistics_transform", "model", "model_calibrated")
+    scores = {s: json.loads((ev / f"{s}.json").read_text()) for s in systems}
     for system, report in scores.items():
+        assert list(report["directions"]) == ["kal_to_slt"], system  # one name, so the systems compare
         (only,) = report["directions"].values()
         assert only["files"] == 2 and only["mcd"] > 0, system
+    summary = (ev / "summary.md").read_text()
+    assert "model_calibrated - statistics_transform" in summary, summary
+    assert scores["model_calibrated"]["directions"] != scores["model"]["directions"]
 
 
 def test_recipe_rejects_unknown_option_and_missing_config(tmp_path):

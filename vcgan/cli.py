@@ -119,7 +119,7 @@ def _evaluate(a):
     if len(a.conv_dir) != 1:
         raise VcganError("several directories are compared with --postfilter; without it give one")
     a.conv_dir = a.conv_dir[0]
-    result = evaluate(a.ref_dir, a.conv_dir, a.sample_rate, a.jobs, cache_dir=a.cache)
+    result = evaluate(a.ref_dir, a.conv_dir, a.sample_rate, a.jobs, cache_dir=a.cache, direction=a.direction)
     out = Path(a.output) if a.output else Path(a.conv_dir) / "evaluation"
     js, md = write_report(result, out, a.title)
     print(markdown_table(result, a.title))
@@ -300,6 +300,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--sample-rate", type=int, default=16000)
     s.add_argument("--jobs", type=int, default=None)
     s.add_argument("--title", default=None)
+    s.add_argument("--direction", metavar="NAME", help="the name of the one direction CONV_DIR holds, e.g. kal_to_slt "
+                                                      "(default: its directory name), so that `vcgan evaluate-compare` "
+                                                      "pairs systems stored under different names")
     s.add_argument("--cache", metavar="DIR", help="keep each file's analysis here (by content hash) and reuse it "
                                                  "in later calls: several systems scored against the same references (not with --postfilter)")
     s.set_defaults(func=_evaluate)

@@ -40,12 +40,21 @@ def spectrogram_comparison(files: dict[str, Path], out_png: Path, sample_rate: i
 MIN_MEANINGFUL_STEPS = 200
 
 
-def demo_verdict(summary: dict, model_mcd: float, stats_mcd: float, minutes: float) -> str:
-    """One line: is the model better than the statistics transform, and was the run long enough to say?"""
+def _by(model_mcd: float, stats_mcd: float) -> tuple[float, str]:
     diff = round(stats_mcd - model_mcd, 2)
-    by = f"{abs(diff):.2f} dB {'lower' if diff > 0 else 'higher'}" if diff else "equal to within 0.01 dB"
+    return diff, (f"{abs(diff):.2f} dB {'lower' if diff > 0 else 'higher'}" if diff else "equal to within 0.01 dB")
+
+
+def demo_verdict(summary: dict, model_mcd: float, stats_mcd: float, minutes: float,
+                 calibrated_mcd: float | None = None) -> str:
+    """One line: is the model better than the statistics transform, and was the run long enough to say?"""
+    diff, by = _by(model_mcd, stats_mcd)
     line = (f"Verdict: CycleGAN-VC2 is {'better' if diff > 0 else 'not better'} than the statistics transform "
             f"on the test set ({model_mcd:.2f} vs {stats_mcd:.2f} dB MCD, {by}).")
+    if calibrated_mcd is not None:
+        cdiff, cby = _by(calibrated_mcd, stats_mcd)
+        line += (f" Calibrated (`vcgan convert --calibrate`): {calibrated_mcd:.2f} dB, "
+                 f"{'better' if cdiff > 0 else 'not better'} ({cby}).")
     steps = summary["steps"]
     if steps < MIN_MEANINGFUL_STEPS:
         per_step = summary["sec_per_step"]
@@ -80,15 +89,19 @@ def run_demo(out_dir="exp/demo", minutes: float = 10.0, corpus=None, source="kal
           f"(batch {cfg['data']['batch_size']})")
     summary = train(cfg)
 
-    print("[3/4] converting the test set (model, statistics transform)")
+    print("[3/4] converting the test set (model, model calibrated on the training features, statistics transform)")
     src_test, tgt_test = corpus / source / "test", corpus / target / "test"
     conv_root = out / "converted"
     model_dir, stats_dir = conv_root / "cyclegan_vc2", conv_root / "statistics_transform"
-    Converter.from_checkpoint(summary["checkpoint"]).convert_paths(src_test, model_dir, source, target)
+    calibrated_dir = conv_root / "cyclegan_vc2_calibrated"
+    model = Converter.from_checkpoint(summary["checkpoint"])
+    model.convert_paths(src_test, model_dir, source, target)
+    model.calibrated(out / "feats").convert_paths(src_test, calibrated_dir, source, target)
     Converter.statistics_transform(out / "feats").convert_paths(src_test, stats_dir, source, target)
 
     print("[4/4] evaluating against the target speaker's parallel test sentences")
-    systems = {"no conversion": src_test, "statistics transform": stats_dir, "CycleGAN-VC2": model_dir}
+    systems = {"no conversion": src_test, "statistics transform": stats_dir, "CycleGAN-VC2": model_dir,
+               "CycleGAN-VC2, calibrated": calibrated_dir}
     results = {name: evaluate(tgt_test, d, cache_dir=out / "analyses") for name, d in systems.items()}
     first = sorted(model_dir.glob("*.wav"))[0]
     png = spectrogram_comparison(
@@ -97,7 +110,8 @@ def run_demo(out_dir="exp/demo", minutes: float = 10.0, corpus=None, source="kal
          f"target ({target})": next(tgt_test.glob(first.stem + ".*"))},
         out / "spectrogram_comparison.png")
     averages = {k: v["average"] for k, v in results.items()}
-    verdict = demo_verdict(summary, averages["CycleGAN-VC2"]["mcd"], averages["statistics transform"]["mcd"], minutes)
+    verdict = demo_verdict(summary, averages["CycleGAN-VC2"]["mcd"], averages["statistics transform"]["mcd"], minutes,
+                           averages["CycleGAN-VC2, calibrated"]["mcd"])
     curves = summary.get("training_curves")
     report = {
         "direction": f"{source}->{target}",
@@ -105,6 +119,7 @@ def run_demo(out_dir="exp/demo", minutes: float = 10.0, corpus=None, source="kal
         "results": averages,
         "verdict": verdict,
         "converted_dir": str(model_dir),
+        "calibrated_dir": str(calibrated_dir),
         "spectrogram_png": str(png),
         "training_curves_png": curves,
         "minutes_total": (time.monotonic() - t_start) / 60,
@@ -115,14 +130,14 @@ def run_demo(out_dir="exp/demo", minutes: float = 10.0, corpus=None, source="kal
              "| system | MCD [dB] | log-F0 RMSE | V/UV error |", "|---|---:|---:|---:|"]
     for name, r in report["results"].items():
         lines.append(f"| {name} | {r['mcd']:.2f} | {r['log_f0_rmse']:.4f} | {r['vuv_error']:.3f} |")
-    lines += ["", f"Converted speech: {model_dir}", f"Spectral envelopes: {png}"]
+    lines += ["", f"Converted speech: {model_dir} (calibrated: {calibrated_dir})", f"Spectral envelopes: {png}"]
     if curves:
         lines.append(f"Training curves: {curves}")
     lines += ["", verdict, ""]
     atomic_write_text(out / "report.md", "\n".join(lines))
     atomic_write_text(out / "report.json", json.dumps(report, indent=1))
     for name, res in results.items():
-        atomic_write_text(out / f"eval_{name.replace(' ', '_')}.md", markdown_table(res, name))
+        atomic_write_text(out / f"eval_{name.replace(', ', '_').replace(' ', '_')}.md", markdown_table(res, name))
     print("\n".join(lines))
     print(f"report: {out / 'report.md'}  (total {report['minutes_total']:.1f} min)")
     return report

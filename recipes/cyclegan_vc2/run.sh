@@ -8,6 +8,7 @@
 #   ./run.sh --corpus /data/mywavs --src alice --tgt bob \
 #            --test-src-dir /data/test/alice --test-ref-dir /data/test/bob
 #   ./run.sh --stage 3 --stop-stage 4          # re-run conversion and evaluation only
+#   ./run.sh --calibrate false                 # skip the calibrated conversion (model_calibrated)
 set -euo pipefail
 . "$(cd "$(dirname "$0")" && pwd)/../common/recipe.sh"   # helpers shared by the recipes
 
@@ -22,9 +23,11 @@ tag=""
 test_src_dir=""      # generic layout: source-speaker test files
 test_ref_dir=""      # generic layout: target-speaker references with the same file names
 jobs=""
+calibrate=true       # also convert with the output re-standardised on the training features (vcgan convert --calibrate)
 train_args=()        # extra key=value overrides after --
 
 parse_options "$0" "$@"
+case "$calibrate" in true|false) ;; *) echo "$(basename "$0"): --calibrate must be true or false, got '$calibrate'" >&2; exit 2 ;; esac
 
 test_src_dir=$(abspath "$test_src_dir"); test_ref_dir=$(abspath "$test_ref_dir")
 enter_recipe "$0"
@@ -61,6 +64,8 @@ if stage_on 3; then
   [ -n "$test_src_dir" ] && [ -d "$test_src_dir" ] || { echo "no source test directory; pass --test-src-dir" >&2; exit 1; }
   vcgan convert --checkpoint "$expdir/train/checkpoints/latest.pt" --source "$src" --target "$tgt" \
     "$test_src_dir" -o "$expdir/converted/model"
+  [ "$calibrate" = true ] && vcgan convert --checkpoint "$expdir/train/checkpoints/latest.pt" --calibrate "$feats" \
+    --source "$src" --target "$tgt" "$test_src_dir" -o "$expdir/converted/model_calibrated"
   # the statistics transform: the reference every model has to beat
   vcgan convert --feats "$feats" --source "$src" --target "$tgt" "$test_src_dir" -o "$expdir/converted/statistics_transform"
 fi
@@ -68,10 +73,20 @@ fi
 if stage_on 4; then
   echo "== stage 4: evaluate against $test_ref_dir"
   [ -n "$test_ref_dir" ] && [ -d "$test_ref_dir" ] || { echo "no reference directory; pass --test-ref-dir" >&2; exit 1; }
-  evaluate=(vcgan evaluate --sample-rate "$sample_rate" --cache dump/metric_analyses)   # one analysis cache for the three systems
+  evaluate=(vcgan evaluate --sample-rate "$sample_rate" --cache dump/metric_analyses   # one analysis cache for all systems
+            --direction "${src}_to_${tgt}")
   "${evaluate[@]}" "$test_ref_dir" "$test_src_dir" -o "$expdir/eval/no_conversion" --title "no conversion"
   "${evaluate[@]}" "$test_ref_dir" "$expdir/converted/statistics_transform" -o "$expdir/eval/statistics_transform" --title "statistics transform"
   "${evaluate[@]}" "$test_ref_dir" "$expdir/converted/model" -o "$expdir/eval/model" --title "${model_title:-model}"
-  cat "$expdir"/eval/{no_conversion,statistics_transform,model}.md > "$expdir/eval/summary.md"
+  systems=(no_conversion statistics_transform model)
+  if [ "$calibrate" = true ]; then
+    "${evaluate[@]}" "$test_ref_dir" "$expdir/converted/model_calibrated" -o "$expdir/eval/model_calibrated" \
+      --title "${model_title:-model}, calibrated"
+    systems+=(model_calibrated)
+  fi
+  reports=(); tables=()
+  for sys in "${systems[@]}"; do reports+=("$expdir/eval/$sys.json"); tables+=("$expdir/eval/$sys.md"); done
+  vcgan evaluate-compare "${reports[@]}" --baseline statistics_transform -o "$expdir/eval/comparison" --title "MCD [dB]"
+  cat "$expdir/eval/comparison.md" "${tables[@]}" > "$expdir/eval/summary.md"
   echo "summary: $expdir/eval/summary.md"
 fi

@@ -21,12 +21,14 @@ def _ref_dir_for(ref_root: Path, target: str) -> Path:
     raise VcganError(f"{ref_root}: no reference directory for target speaker {target!r} (looked in {target}/test and {target})")
 
 
-def evaluate(ref_dir, conv_dir, sample_rate: int = 16000, jobs=None, progress=True, cache_dir=None) -> dict:
+def evaluate(ref_dir, conv_dir, sample_rate: int = 16000, jobs=None, progress=True, cache_dir=None,
+             direction: str | None = None) -> dict:
     """Score ``conv_dir`` against same-named files in ``ref_dir``.
 
     If ``conv_dir`` holds ``<src>_to_<tgt>`` subdirectories, each is one direction,
     scored against ``ref_dir/<tgt>/test`` (or ``ref_dir/<tgt>``), and the average
-    over directions is reported too. Every distinct file is analysed once (a
+    over directions is reported too; otherwise ``conv_dir`` is one direction, named
+    ``direction`` (default: the directory's name). Every distinct file is analysed once (a
     reference shared by several directions too); ``cache_dir`` keeps the analyses
     for later calls (see :func:`~vcgan.metrics.mcd.analyse_files`).
     """
@@ -35,10 +37,13 @@ def evaluate(ref_dir, conv_dir, sample_rate: int = 16000, jobs=None, progress=Tr
         if not d.is_dir():
             raise VcganError(f"{d}: not a directory")
     subdirs = sorted(d for d in conv_dir.iterdir() if d.is_dir() and DIRECTION.match(d.name))
+    if subdirs and direction:
+        raise VcganError(f"{conv_dir}: holds <src>_to_<tgt> directions, which name themselves; "
+                         f"a direction name ({direction!r}) is for a directory of one direction")
     if subdirs:
         directions = {d.name: paired_or_error(_ref_dir_for(ref_dir, DIRECTION.match(d.name)["tgt"]), d) for d in subdirs}
     else:
-        directions = {conv_dir.name: paired_or_error(ref_dir, conv_dir)}
+        directions = {direction or conv_dir.name: paired_or_error(ref_dir, conv_dir)}
     files = [p for pairs in directions.values() for pair in pairs for p in pair]
     analyses = analyse_files(files, sample_rate, jobs, progress, cache_dir, desc=f"analysing {conv_dir.name}")
     result = {"ref_dir": str(ref_dir), "conv_dir": str(conv_dir), "directions": {}}
@@ -95,7 +100,9 @@ def compare_reports(reports: dict, baseline: str, margin: float = 0.5) -> dict:
     for name, r in reports.items():
         missing = [d for d in directions if d not in r["directions"]]
         if missing:
-            raise VcganError(f"{name}: no scores for direction(s) {', '.join(missing)}")
+            hint = ("; a directory of one direction is named after itself unless `vcgan evaluate --direction "
+                    "NAME` names it" if len(r["directions"]) == 1 else "")
+            raise VcganError(f"{name}: no scores for direction(s) {', '.join(missing)}{hint}")
     rows = {d: {n: r["directions"][d]["mcd"] for n, r in reports.items()} for d in directions}
     others = [n for n in reports if n != baseline]
     wins = {n: sum(rows[d][n] <= rows[d][baseline] - margin for d in directions) for n in others}
