@@ -97,6 +97,34 @@ def test_projection_discriminator_depends_on_the_pair(patch):
             torch.testing.assert_close(whole(x, codes(0), codes(2))[..., 0], s02.mean(-1), rtol=1e-4, atol=1e-5)
 
 
+def test_segment_moments_are_the_per_dimension_mean_and_std_over_frames():
+    from vcgan.models.vc_layers import with_segment_moments
+
+    x = torch.randn(2, 36, 64) * torch.linspace(0.5, 2, 36)[:, None] + 3
+    m = with_segment_moments(x)
+    assert m.shape == (2, 3, 36, 64) and torch.equal(m[:, 0], x)
+    torch.testing.assert_close(m[:, 1, :, 17], x.mean(-1))
+    torch.testing.assert_close(m[:, 2, :, 5], x.std(-1, unbiased=False), rtol=1e-4, atol=1e-4)
+    assert torch.equal(m[:, 1:, :, :1].expand_as(m[:, 1:]), m[:, 1:])  # constant over frames
+
+
+def test_discriminator_with_moments_feeds_them_to_its_first_layer():
+    from vcgan.models.vc_layers import with_segment_moments
+
+    x = torch.randn(2, 36, 64)
+    plain = _perturb(ProjectionDiscriminator(36, 3, 8, patch=True))
+    d = _perturb(ProjectionDiscriminator(36, 3, 8, patch=True, moments=True))
+    seen = []
+    d.net[0].register_forward_hook(lambda m, inp, out: seen.append(inp[0]))
+    with torch.no_grad():
+        s = d(x, codes(0, 1), codes(2, 0))
+    assert torch.equal(seen[0], with_segment_moments(x))
+    assert s.shape == plain(x, codes(0, 1), codes(2, 0)).shape
+    # only the first layer's input width differs: a plain D's weights fit everywhere else
+    diff = {k for k, v in d.state_dict().items() if v.shape != plain.state_dict()[k].shape}
+    assert diff == {"net.0.0.weight"}
+
+
 def test_stargan_vc_discriminator_and_classifier_shapes():
     x = torch.randn(2, 36, 37)
     assert DiscriminatorStarVC(36, 3, 8)(x, codes(0, 1), codes(1, 2)).shape[:2] == (2, 1)
@@ -234,7 +262,7 @@ def test_resume_gives_identical_next_step(tiny_feats, tmp_path):
 
 
 def test_checkpoint_without_newer_model_keys_resumes_and_converts(tiny_feats, tmp_path):
-    """A checkpoint written before model.residual_blocks/patch_scores existed: same networks, still usable."""
+    """A checkpoint written before model.residual_blocks/patch_scores/disc_moments existed: same networks, still usable."""
     from vcgan.engine.checkpoint import load_checkpoint, save_checkpoint
 
     cfg = tiny_config(tiny_feats, tmp_path / "run", task="stargan_vc2", **{"train.steps": 1})
@@ -242,7 +270,7 @@ def test_checkpoint_without_newer_model_keys_resumes_and_converts(tiny_feats, tm
     Trainer(model, sampler, cfg["train"], cfg["out_dir"], cfg).fit()
     path = tmp_path / "run" / "checkpoints" / "latest.pt"
     state = load_checkpoint(path)
-    for key in ("residual_blocks", "patch_scores"):
+    for key in ("residual_blocks", "patch_scores", "disc_moments"):
         del state["meta"]["model"][key]
     save_checkpoint(state, path)
     model, sampler = build(cfg)

@@ -47,13 +47,24 @@ class TwoOneTwoD(nn.Module):
         return x + y if self.residual else y
 
 
-def gated_patch_trunk(channels: int) -> nn.Sequential:
-    """The gated 2D conv stack of the CycleGAN-VC2 PatchGAN (c, 2c, 4c, 8c, 8c); input (B, 1, Q, T)."""
+def gated_patch_trunk(channels: int, in_channels: int = 1) -> nn.Sequential:
+    """The gated 2D conv stack of the CycleGAN-VC2 PatchGAN (c, 2c, 4c, 8c, 8c); input (B, in_channels, Q, T)."""
     c = channels
     return nn.Sequential(
-        GatedConv(2, 1, c, (3, 3), norm="none"),
+        GatedConv(2, in_channels, c, (3, 3), norm="none"),
         GatedConv(2, c, 2 * c, (3, 3), stride=2),
         GatedConv(2, 2 * c, 4 * c, (3, 3), stride=2),
         GatedConv(2, 4 * c, 8 * c, (3, 3), stride=2),
         GatedConv(2, 8 * c, 8 * c, (1, 5)),
     )
+
+
+def with_segment_moments(x: torch.Tensor) -> torch.Tensor:
+    """(B, Q, T) features -> (B, 3, Q, T): the features, and each dimension's mean and
+    standard deviation over the segment's frames as constant maps.
+
+    A discriminator fed these sees a segment's per-dimension moments in its first layer,
+    whatever its receptive field and however its instance norms rescale the maps."""
+    mean = x.mean(-1, keepdim=True)
+    std = (x.float().var(-1, keepdim=True, unbiased=False) + 1e-5).sqrt().to(x.dtype)
+    return torch.stack([x, mean.expand_as(x), std.expand_as(x)], 1)

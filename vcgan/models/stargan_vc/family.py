@@ -25,6 +25,7 @@ MODEL_DEFAULTS = {
     "residual": False,  # generator adds its output to its input (last layer starts at zero)
     "residual_blocks": False,  # StarGAN-VC2: each 1D CIN block adds its output to its input
     "patch_scores": False,  # StarGAN-VC2: projection D scores every region (True) or the whole segment (paper)
+    "disc_moments": False,  # StarGAN-VC2: D also reads each segment's per-dimension mean and std (not in the paper)
     "norm": "instance",  # StarGAN-VC: instance (a sample's conversion does not depend on its batch) | batch (paper)
 }
 LOSS_DEFAULTS = {
@@ -56,7 +57,7 @@ def build_networks(version: int, dims: int, num_domains: int, model: dict):
                 DiscriminatorStarVC(dims, num_domains, dc, norm), DomainClassifier(dims, num_domains, dc, norm))
     c, dc = model["channels"] or 128, model["disc_channels"] or 128
     return (GeneratorStarVC2(dims, num_domains, c, model["num_blocks"], model["residual"], model["residual_blocks"]),
-            ProjectionDiscriminator(dims, num_domains, dc, model["patch_scores"]), None)
+            ProjectionDiscriminator(dims, num_domains, dc, model["patch_scores"], model["disc_moments"]), None)
 
 
 def cls_weight_for(version: int, loss: dict):
@@ -159,6 +160,7 @@ def synthetic(cfg: dict, num_speakers: int = 3):
 NOT_FOR_TASK = [
     ("stargan_vc", "model.residual_blocks", "belongs to StarGAN-VC2; set task: stargan_vc2"),
     ("stargan_vc", "model.patch_scores", "belongs to StarGAN-VC2; set task: stargan_vc2"),
+    ("stargan_vc", "model.disc_moments", "belongs to StarGAN-VC2; set task: stargan_vc2"),
     ("stargan_vc2", "loss.cls_weight", "StarGAN-VC2 has no domain classifier; use task: stargan_vc"),
 ]
 

@@ -14,7 +14,7 @@ from torch import nn
 from ...errors import ConfigError
 
 from ...nn import GLU, ConditionalInstanceNorm, GatedConv, ProjectionHead, pad_time, pair_code, zero_init
-from ..vc_layers import TwoOneTwoD, gated_patch_trunk
+from ..vc_layers import TwoOneTwoD, gated_patch_trunk, with_segment_moments
 
 
 def _with_code(h: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
@@ -167,13 +167,17 @@ class GeneratorStarVC2(nn.Module):
 class ProjectionDiscriminator(nn.Module):
     """StarGAN-VC2 discriminator: gated 2D convs, global pooling and a projection on
     the embedding of the (source, target) pair: D(y, c_src, c_trg). With ``patch``
-    the projection scores every position of the feature map instead."""
+    the projection scores every position of the feature map instead; with ``moments``
+    the trunk also reads the segment's per-dimension mean and standard deviation
+    (:func:`~vcgan.models.vc_layers.with_segment_moments`)."""
 
-    def __init__(self, dims: int, num_domains: int, channels: int = 128, patch: bool = False):
+    def __init__(self, dims: int, num_domains: int, channels: int = 128, patch: bool = False, moments: bool = False):
         super().__init__()
         self.num_domains = num_domains
-        self.net = gated_patch_trunk(channels)
+        self.moments = moments
+        self.net = gated_patch_trunk(channels, 3 if moments else 1)
         self.head = ProjectionHead(8 * channels, num_domains * num_domains, patch)
 
     def forward(self, x, src, trg):
-        return self.head(self.net(x.unsqueeze(1)), src * self.num_domains + trg)
+        h = with_segment_moments(x) if self.moments else x.unsqueeze(1)
+        return self.head(self.net(h), src * self.num_domains + trg)
