@@ -192,7 +192,7 @@ def test_evaluate_compare_tables_systems_against_a_baseline(tmp_path, capsys):
 
 def test_convert_to_several_targets_analyses_once_and_matches_single_conversions(tiny_feats, tiny_corpus, tmp_path,
                                                                                     monkeypatch):
-    import vcgan.inference as inference
+    import vcgan.features.cache as inference  # where conversion analyses its inputs
 
     src = tiny_corpus / "kal" / "test"
     assert run(["convert", "--feats", tiny_feats, "--source", "kal", "--target", "slt", src, "-o", tmp_path / "one"]) == 0
@@ -210,6 +210,33 @@ def test_convert_to_several_targets_analyses_once_and_matches_single_conversions
         assert np.array_equal(a, b)
     assert run(["convert", "--feats", tiny_feats, "--source", "kal", "--target", "slt,slt", src,
                 "-o", tmp_path / "x"]) == 2
+
+
+def test_convert_cache_analyses_each_input_once_across_calls_and_converts_the_same(tiny_feats, tiny_corpus,
+                                                                                  tmp_path, monkeypatch):
+    import vcgan.features.cache as cache
+
+    src, store = tiny_corpus / "kal" / "test", tmp_path / "analyses"
+    assert run(["convert", "--feats", tiny_feats, "--source", "kal", "--target", "slt", src, "-o", tmp_path / "plain"]) == 0
+    calls = []
+    real = cache.analyze
+    monkeypatch.setattr(cache, "analyze", lambda *a, **k: calls.append(1) or real(*a, **k))
+    for out in ("first", "second"):
+        assert run(["convert", "--feats", tiny_feats, "--source", "kal", "--target", "slt", src, "-o", tmp_path / out,
+                    "--cache", store]) == 0
+    names = sorted(p.name for p in (tmp_path / "plain").iterdir())
+    assert len(calls) == len(names) == len(list(store.glob("*.npz")))  # analysed in the first call only
+    for n in names:  # a cached analysis converts exactly as a fresh one
+        a = sf.read(tmp_path / "plain" / n)[0]
+        assert np.array_equal(a, sf.read(tmp_path / "first" / n)[0]) and np.array_equal(a, sf.read(tmp_path / "second" / n)[0])
+    # a damaged entry is analysed again and replaced, not trusted
+    entry = sorted(store.glob("*.npz"))[0]
+    entry.write_bytes(b"not an npz")
+    assert run(["convert", "--feats", tiny_feats, "--source", "kal", "--target", "slt", src, "-o", tmp_path / "third",
+                "--cache", store]) == 0
+    assert len(calls) == len(names) + 1
+    for n in names:
+        assert np.array_equal(sf.read(tmp_path / "plain" / n)[0], sf.read(tmp_path / "third" / n)[0])
 
 
 def test_convert_refuses_corrupt_checkpoint(tmp_path, tiny_corpus, capsys):

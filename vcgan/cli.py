@@ -86,7 +86,7 @@ def _convert(a):
         raise VcganError(f"--target {a.target!r}: give one speaker or several distinct ones, comma-separated")
     several = len(targets) > 1
     outs = {t: Path(a.output) / f"{a.source}_to_{t}" if several else a.output for t in targets}
-    written = conv.convert_paths_to(a.input, outs, a.source, a.chunk_frames, a.chunk_overlap)
+    written = conv.convert_paths_to(a.input, outs, a.source, a.chunk_frames, a.chunk_overlap, cache_dir=a.cache)
     for t, files in written.items():
         print(f"{conv.name}: wrote {len(files)} file(s) to {outs[t]}")
 
@@ -243,6 +243,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "OUTPUT/<source>_to_<target>/ for each, every input analysed once")
     s.add_argument("--chunk-frames", type=int, default=None, help="convert long inputs in overlapping chunks of this many frames")
     s.add_argument("--chunk-overlap", type=int, default=32, help="frames cross-faded between chunks")
+    s.add_argument("--cache", metavar="DIR", help="keep each input's WORLD analysis here (by content hash and "
+                   "feature configuration) and reuse it in later calls: several systems converting the same files")
     s.add_argument("input", help="audio file or directory")
     s.add_argument("-o", "--output", required=True, help="output directory (or .wav path for a single file)")
     s.set_defaults(func=_convert)

@@ -11,7 +11,8 @@ from .engine.checkpoint import inference_state, load_checkpoint, weights_mismatc
 from .engine.registry import family_named
 from .errors import CheckpointError, VcganError
 from .features.audio import load_audio, output_paths, save_audio
-from .features.world import FeatureConfig, analyze
+from .features.cache import analyze_file_cached
+from .features.world import FeatureConfig
 
 
 class Converter:
@@ -111,14 +112,16 @@ class Converter:
         )
 
     def convert_paths(self, inputs, out, source: str, target: str, chunk_frames=None, chunk_overlap: int = 32,
-                      progress: bool = True) -> list[Path]:
+                      progress: bool = True, cache_dir=None) -> list[Path]:
         """Convert a file or every audio file of a directory; outputs are ``.wav`` named after inputs."""
-        return self.convert_paths_to(inputs, {target: out}, source, chunk_frames, chunk_overlap, progress)[target]
+        return self.convert_paths_to(inputs, {target: out}, source, chunk_frames, chunk_overlap, progress,
+                                     cache_dir)[target]
 
     def convert_paths_to(self, inputs, outs: dict, source: str, chunk_frames=None, chunk_overlap: int = 32,
-                         progress: bool = True) -> dict[str, list[Path]]:
+                         progress: bool = True, cache_dir=None) -> dict[str, list[Path]]:
         """Convert inputs of ``source`` to every target in ``outs`` (target -> output file or
-        folder). Each input is analysed once, whatever the number of targets."""
+        folder). Each input is analysed once, whatever the number of targets; with
+        ``cache_dir`` once for every later call too (:func:`~vcgan.features.cache.analyze_file_cached`)."""
         for t in outs:
             self.check(source, t)
         plans = {t: output_paths(inputs, o) for t, o in outs.items()}
@@ -127,7 +130,7 @@ class Converter:
         written: dict[str, list[Path]] = {t: [] for t in outs}
         desc = f"convert {source}->{','.join(outs)}"
         for i, f in enumerate(tqdm(files, desc=desc, unit="utt", disable=not progress)):
-            feats = analyze(load_audio(f, self.features.sample_rate), self.features)
+            feats = analyze_file_cached(f, self.features, cache_dir)
             for t, (_, targets) in plans.items():
                 y = convert_analysed(feats, self.features, src, SpeakerStats.from_dict(self.stats[t]),
                                      self._mapping_for(source, t), chunk_frames=chunk_frames, chunk_overlap=chunk_overlap)

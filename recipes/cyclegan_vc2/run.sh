@@ -62,12 +62,12 @@ fi
 if stage_on 3; then
   echo "== stage 3: convert $test_src_dir"
   [ -n "$test_src_dir" ] && [ -d "$test_src_dir" ] || { echo "no source test directory; pass --test-src-dir" >&2; exit 1; }
-  vcgan convert --checkpoint "$expdir/train/checkpoints/latest.pt" --source "$src" --target "$tgt" \
-    "$test_src_dir" -o "$expdir/converted/model"
-  [ "$calibrate" = true ] && vcgan convert --checkpoint "$expdir/train/checkpoints/latest.pt" --calibrate "$feats" \
-    --source "$src" --target "$tgt" "$test_src_dir" -o "$expdir/converted/model_calibrated"
+  convert=(vcgan convert --source "$src" --target "$tgt" --cache dump/conversion_analyses)   # each input analysed once
+  "${convert[@]}" --checkpoint "$expdir/train/checkpoints/latest.pt" "$test_src_dir" -o "$expdir/converted/model"
+  [ "$calibrate" = true ] && "${convert[@]}" --checkpoint "$expdir/train/checkpoints/latest.pt" --calibrate "$feats" \
+    "$test_src_dir" -o "$expdir/converted/model_calibrated"
   # the statistics transform: the reference every model has to beat
-  vcgan convert --feats "$feats" --source "$src" --target "$tgt" "$test_src_dir" -o "$expdir/converted/statistics_transform"
+  "${convert[@]}" --feats "$feats" "$test_src_dir" -o "$expdir/converted/statistics_transform"
 fi
 
 if stage_on 4; then

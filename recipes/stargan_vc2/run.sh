@@ -68,10 +68,11 @@ if stage_on 3; then
     targets=$(IFS=,; echo "${others[*]}")   # one call per source: each test file is analysed once
     sub=""   # several targets: convert writes OUT/<source>_to_<target>/; one: OUT is that folder
     [ "${#others[@]}" -eq 1 ] && sub=/${s}_to_${targets}
-    vcgan convert --checkpoint "$expdir/train/checkpoints/latest.pt" --source "$s" --target "$targets" "$src_dir" -o "$expdir/converted/model$sub"
-    [ "$calibrate" = true ] && vcgan convert --checkpoint "$expdir/train/checkpoints/latest.pt" --calibrate "$feats" \
-      --source "$s" --target "$targets" "$src_dir" -o "$expdir/converted/model_calibrated$sub"
-    vcgan convert --feats "$feats" --source "$s" --target "$targets" "$src_dir" -o "$expdir/converted/statistics_transform$sub"
+    convert=(vcgan convert --source "$s" --target "$targets" --cache dump/conversion_analyses)   # each input analysed once
+    "${convert[@]}" --checkpoint "$expdir/train/checkpoints/latest.pt" "$src_dir" -o "$expdir/converted/model$sub"
+    [ "$calibrate" = true ] && "${convert[@]}" --checkpoint "$expdir/train/checkpoints/latest.pt" --calibrate "$feats" \
+      "$src_dir" -o "$expdir/converted/model_calibrated$sub"
+    "${convert[@]}" --feats "$feats" "$src_dir" -o "$expdir/converted/statistics_transform$sub"
     mkdir -p "$expdir/converted/no_conversion"
     for t in "${others[@]}"; do ln -sfn "$(cd "$src_dir" && pwd)" "$expdir/converted/no_conversion/${s}_to_${t}"; done
   done

@@ -9,6 +9,7 @@ Layout of a feature directory::
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -53,6 +54,34 @@ def extract_file(audio_path: Path, cfg: FeatureConfig) -> WorldFeatures:
         raise AudioError(f"{audio_path}: WORLD analysis produced non-finite features")
     if not np.any(feats.f0 > 0):
         raise AudioError(f"{audio_path}: no voiced frames found (is it speech?)")
+    return feats
+
+
+# Bump when analyze() changes: cached analyses of an older definition are ignored.
+ANALYSIS_VERSION = 1
+
+
+def analyze_file_cached(audio_path, cfg: FeatureConfig, cache_dir=None) -> WorldFeatures:
+    """WORLD analysis of one audio file; with ``cache_dir`` kept there by the hash of the
+    file's bytes and the feature configuration, and reused by later calls (several
+    systems converting the same inputs). An unreadable cache entry is analysed again."""
+    if cache_dir is None:
+        return analyze(load_audio(audio_path, cfg.sample_rate), cfg)
+    h = hashlib.sha1(f"world-analysis v{ANALYSIS_VERSION} {json.dumps(cfg.to_dict(), sort_keys=True)}\n".encode())
+    with open(audio_path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    entry = Path(cache_dir) / f"{h.hexdigest()}.npz"
+    try:
+        with np.load(entry) as z:  # stored at full precision: a cached analysis converts exactly as a fresh one
+            return WorldFeatures(f0=z["f0"], spectral=z["spectral"], coded_ap=z["coded_ap"])
+    except Exception:  # absent, truncated or foreign
+        pass
+    feats = analyze(load_audio(audio_path, cfg.sample_rate), cfg)
+    entry.parent.mkdir(parents=True, exist_ok=True)
+    tmp = entry.with_name(f".{entry.stem}.{os.getpid()}.tmp.npz")
+    np.savez(tmp, f0=feats.f0, spectral=feats.spectral, coded_ap=feats.coded_ap)
+    os.replace(tmp, entry)
     return feats
 
 
