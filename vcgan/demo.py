@@ -95,9 +95,10 @@ def run_demo(out_dir="exp/demo", minutes: float = 10.0, corpus=None, source="kal
     model_dir, stats_dir = conv_root / "cyclegan_vc2", conv_root / "statistics_transform"
     calibrated_dir = conv_root / "cyclegan_vc2_calibrated"
     model = Converter.from_checkpoint(summary["checkpoint"])
-    model.convert_paths(src_test, model_dir, source, target)
-    model.calibrated(out / "feats").convert_paths(src_test, calibrated_dir, source, target)
-    Converter.statistics_transform(out / "feats").convert_paths(src_test, stats_dir, source, target)
+    analyses = out / "conversion_analyses"  # the three systems convert the same inputs: analyse them once
+    model.convert_paths(src_test, model_dir, source, target, cache_dir=analyses)
+    model.calibrated(out / "feats").convert_paths(src_test, calibrated_dir, source, target, cache_dir=analyses)
+    Converter.statistics_transform(out / "feats").convert_paths(src_test, stats_dir, source, target, cache_dir=analyses)
 
     print("[4/4] evaluating against the target speaker's parallel test sentences")
     systems = {"no conversion": src_test, "statistics transform": stats_dir, "CycleGAN-VC2": model_dir,

@@ -72,6 +72,11 @@ parse_options() {
   done
 }
 
+# require_bool SCRIPT NAME: exit 2 unless option NAME holds true or false
+require_bool() {
+  case "${!2}" in true|false) ;; *) echo "$(basename "$1"): --$2 must be true or false, got '${!2}'" >&2; exit 2 ;; esac
+}
+
 # stage_on N: whether stage N is inside --stage..--stop-stage
 # corpus_suffix CORPUS: "" for the bundled demo corpus, else "_<parent>_<name>" of its path, so
 # features of different corpora with the same speakers land in different dump folders

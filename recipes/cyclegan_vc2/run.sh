@@ -27,7 +27,7 @@ calibrate=true       # also convert with the output re-standardised on the train
 train_args=()        # extra key=value overrides after --
 
 parse_options "$0" "$@"
-case "$calibrate" in true|false) ;; *) echo "$(basename "$0"): --calibrate must be true or false, got '$calibrate'" >&2; exit 2 ;; esac
+require_bool "$0" calibrate
 
 test_src_dir=$(abspath "$test_src_dir"); test_ref_dir=$(abspath "$test_ref_dir")
 enter_recipe "$0"

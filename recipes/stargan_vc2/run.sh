@@ -23,7 +23,7 @@ jobs=""
 calibrate=true   # also convert with the output re-standardised per direction (vcgan convert --calibrate)
 
 parse_options "$0" "$@"
-case "$calibrate" in true|false) ;; *) echo "$(basename "$0"): --calibrate must be true or false, got '$calibrate'" >&2; exit 2 ;; esac
+require_bool "$0" calibrate
 
 test_root=$(abspath "$test_root")
 enter_recipe "$0"

@@ -9,7 +9,6 @@ Layout of a feature directory::
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import tempfile
@@ -22,7 +21,7 @@ import yaml
 from tqdm import tqdm
 
 from ..errors import AudioError, VcganError
-from ..fileio import atomic_write_text
+from ..fileio import atomic_write_text, content_digest, load_cached_npz, store_cached_npz
 from .audio import load_audio
 from .corpus import Corpus
 from .f0 import log_f0_stats
@@ -67,21 +66,13 @@ def analyze_file_cached(audio_path, cfg: FeatureConfig, cache_dir=None) -> World
     systems converting the same inputs). An unreadable cache entry is analysed again."""
     if cache_dir is None:
         return analyze(load_audio(audio_path, cfg.sample_rate), cfg)
-    h = hashlib.sha1(f"world-analysis v{ANALYSIS_VERSION} {json.dumps(cfg.to_dict(), sort_keys=True)}\n".encode())
-    with open(audio_path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    entry = Path(cache_dir) / f"{h.hexdigest()}.npz"
-    try:
-        with np.load(entry) as z:  # stored at full precision: a cached analysis converts exactly as a fresh one
-            return WorldFeatures(f0=z["f0"], spectral=z["spectral"], coded_ap=z["coded_ap"])
-    except Exception:  # absent, truncated or foreign
-        pass
+    key = content_digest(audio_path, f"world-analysis v{ANALYSIS_VERSION} {json.dumps(cfg.to_dict(), sort_keys=True)}")
+    entry = Path(cache_dir) / f"{key}.npz"
+    hit = load_cached_npz(entry, "f0", "spectral", "coded_ap")
+    if hit is not None:  # stored at full precision: a cached analysis converts exactly as a fresh one
+        return WorldFeatures(*hit)
     feats = analyze(load_audio(audio_path, cfg.sample_rate), cfg)
-    entry.parent.mkdir(parents=True, exist_ok=True)
-    tmp = entry.with_name(f".{entry.stem}.{os.getpid()}.tmp.npz")
-    np.savez(tmp, f0=feats.f0, spectral=feats.spectral, coded_ap=feats.coded_ap)
-    os.replace(tmp, entry)
+    store_cached_npz(entry, f0=feats.f0, spectral=feats.spectral, coded_ap=feats.coded_ap)
     return feats
 
 

@@ -8,7 +8,6 @@ compare with published ones. c0 (energy) is excluded.
 """
 from __future__ import annotations
 
-import hashlib
 import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ import pysptk
 import pyworld
 
 from ..features.audio import list_audio, load_audio
+from ..fileio import content_digest, load_cached_npz, store_cached_npz
 
 # Frequency-warping constants customary for mel-cepstral distortion.
 LITERATURE_ALPHA = {8000: 0.31, 11025: 0.357, 16000: 0.42, 22050: 0.455, 24000: 0.466, 32000: 0.504, 44100: 0.544, 48000: 0.554}
@@ -98,30 +98,11 @@ ANALYSIS_VERSION = 1
 
 def content_key(path, sample_rate: int) -> str:
     """Hash of the file's bytes and the analysis definition: equal keys, equal analyses."""
-    h = hashlib.sha1(f"metric-analysis v{ANALYSIS_VERSION} sr{sample_rate}\n".encode())
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+    return content_digest(path, f"metric-analysis v{ANALYSIS_VERSION} sr{sample_rate}")
 
 
 def _analyse_job(args):
     return analyse_file(*args)
-
-
-def _load_cached(cache_dir: Path, key: str):
-    try:
-        with np.load(cache_dir / f"{key}.npz") as z:
-            return z["mc"], z["f0"]
-    except Exception:  # absent, truncated or foreign: analyse again
-        return None
-
-
-def _store_cached(cache_dir: Path, key: str, analysis) -> None:
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    tmp = cache_dir / f".{key}.{os.getpid()}.tmp.npz"
-    np.savez(tmp, mc=analysis[0], f0=analysis[1])
-    os.replace(tmp, cache_dir / f"{key}.npz")
 
 
 def analyse_files(paths, sample_rate: int = 16000, jobs: int | None = None, progress: bool = True,
@@ -140,7 +121,7 @@ def analyse_files(paths, sample_rate: int = 16000, jobs: int | None = None, prog
     for p, k in keys.items():
         if k in done or k in todo:
             continue
-        hit = _load_cached(cache_dir, k) if cache_dir else None
+        hit = load_cached_npz(cache_dir / f"{k}.npz", "mc", "f0") if cache_dir else None
         if hit is not None:
             done[k] = hit
         else:
@@ -158,7 +139,7 @@ def analyse_files(paths, sample_rate: int = 16000, jobs: int | None = None, prog
     for k, analysis in zip(todo, fresh):
         done[k] = analysis
         if cache_dir:
-            _store_cached(cache_dir, k, analysis)
+            store_cached_npz(cache_dir / f"{k}.npz", mc=analysis[0], f0=analysis[1])
     return {p: done[k] for p, k in keys.items()}
 
 
