@@ -40,7 +40,7 @@ def test_stargan_recipe_all_stages_generic_layout(tiny_corpus, tmp_path):
     _run(script, "--corpus", "data/train", "--test-root", "data/test", "--speakers", "kal ked slt", "--tag", "t",
          "--jobs", "2", "--", *TINY)
     ev = script.parent / "exp" / "t" / "eval"
-    for system in ("no_conversion", "statistics_transform", "model", "model_calibrated"):
+    for system in ("no_conversion", "statistics_transform", "model", "model_calibrated", "model_anchored"):
         report = json.loads((ev / f"{system}.json").read_text())
         assert set(report["directions"]) == {f"{s}_to_{t}" for s in ("kal", "ked", "slt")
                                              for t in ("kal", "ked", "slt") if s != t}, report.keys()
@@ -52,6 +52,10 @@ def test_stargan_recipe_all_stages_generic_layout(tiny_corpus, tmp_path):
     stats = json.loads((ev / "statistics_transform.json").read_text())["directions"]
     assert comp["directions_beating_baseline"]["model"] == sum(model[d]["mcd"] <= stats[d]["mcd"] - 0.5 for d in model)
     assert "model - statistics_transform" in summary and "model_calibrated - statistics_transform" in summary
+    assert "model_anchored - statistics_transform" in summary
+    anchored = json.loads((ev / "model_anchored.json").read_text())["directions"]
+    calibrated = json.loads((ev / "model_calibrated.json").read_text())["directions"]
+    assert all(anchored[d]["mcd"] != calibrated[d]["mcd"] for d in anchored)  # a different conversion
 
 
 def test_stargan_recipe_vcc2018_layout(tiny_corpus, tmp_path):
@@ -64,8 +68,9 @@ def test_stargan_recipe_vcc2018_layout(tiny_corpus, tmp_path):
             for i, f in enumerate(sorted((tiny_corpus / spk / split).glob("*.flac"))):
                 shutil.copy(f, root / sub / vcc / f"{first + i}.flac")
     _run(script, "--corpus", str(root), "--speakers", "VCC2SM1 VCC2SF1", "--tag", "t", "--jobs", "2",
-         "--stop-stage", "3", "--", *TINY)  # scoring is the generic-layout test's
+         "--stop-stage", "3", "--anchor", "none", "--", *TINY)  # scoring is the generic-layout test's
     converted = script.parent / "exp" / "t" / "converted"
+    assert not (converted / "model_anchored").exists()  # --anchor none
     for system in ("model", "model_calibrated", "statistics_transform", "no_conversion"):
         found = {d.name: len(list(d.glob("*.*"))) for d in (converted / system).iterdir()}
         assert found == {"VCC2SM1_to_VCC2SF1": 2, "VCC2SF1_to_VCC2SM1": 2}, (system, found)
@@ -90,6 +95,8 @@ def test_recipe_rejects_unknown_option_and_missing_config(tmp_path):
     script = _recipe_copy(tmp_path, "stargan_vc2")
     proc = subprocess.run(["bash", str(script), "--speakrs", "a b"], capture_output=True, text=True)
     assert proc.returncode == 2 and "unknown option --speakrs" in proc.stderr
+    proc = subprocess.run(["bash", str(script), "--anchor", "c1"], capture_output=True, text=True)
+    assert proc.returncode == 2 and "--anchor must be none or DIM[-DIM]=WEIGHT" in proc.stderr, proc.stderr
     for name in ("stargan_vc2", "cyclegan_vc2"):
         script = _recipe_copy(tmp_path / name, name)
         proc = subprocess.run(["bash", str(script), "--conf", "conf/nope.yaml"], capture_output=True, text=True)

@@ -355,3 +355,54 @@ def test_calibrated_conversion_has_the_targets_moments_on_training_features(tiny
     (other / "features.yaml").write_text(yaml.safe_dump(fy))
     with pytest.raises(VcganError, match="other_feats: features .* differ"):
         conv.calibrated(other)
+
+
+def test_anchored_calibration_averages_chosen_dimensions_with_the_statistics_transform(tiny_feats, tmp_path, demo_corpus):
+    """--anchor D=W: dimension D of the output becomes W x + (1 - W) y (x: the statistics transform's, in the
+    target's normalised units) before the re-standardisation; W = 1 gives the transform itself, W = 0 plain
+    calibration; other dimensions are untouched."""
+    from vcgan.cli import main
+    from vcgan.conversion import SpeakerStats
+    from vcgan.features import FeatureStore
+    from vcgan.inference import format_anchor, parse_anchor
+
+    cfg = tiny_config(tiny_feats, tmp_path / "run", task="stargan_vc2", **{"train.steps": 2})
+    model, sampler = build(cfg)
+    Trainer(model, sampler, cfg["train"], cfg["out_dir"], cfg).fit()
+    ckpt = tmp_path / "run" / "checkpoints" / "latest.pt"
+    conv = Converter.from_checkpoint(ckpt)
+    src = SpeakerStats.from_dict(conv.stats["kal"])
+    xs = [src.model_input(u.spectral) for u in FeatureStore(tiny_feats).utterances("kal")]
+
+    def out(c):
+        return torch.cat([c._mapping_for("kal", "slt")(x)[0] for x in xs], 1)
+
+    plain, x = out(conv.calibrated(tiny_feats)), torch.cat([x[0] for x in xs], 1)
+    full = out(conv.calibrated(tiny_feats, {1: 1.0}))
+    torch.testing.assert_close(full[1], x[1], atol=2e-3, rtol=0)  # the input is standardised already (up to ddof)
+    torch.testing.assert_close(full[2:], plain[2:])
+    torch.testing.assert_close(out(conv.calibrated(tiny_feats, {1: 0.0})), plain)
+    raw = torch.cat([conv._mapping_for("kal", "slt")(x)[0] for x in xs], 1)
+    half = out(conv.calibrated(tiny_feats, {1: 0.5}))
+    mixed = 0.5 * x[1] + 0.5 * raw[1]
+    torch.testing.assert_close(half[1], (mixed - mixed.mean()) / mixed.std(), atol=1e-4, rtol=0)
+    assert conv.calibrated(tiny_feats, {1: 0.5}).name.endswith("(calibrated, anchored 1=0.5)")
+    assert parse_anchor("1=0.5, 2=0.25") == {1: 0.5, 2: 0.25}
+    assert parse_anchor("1-4=0.5,6=1") == {1: 0.5, 2: 0.5, 3: 0.5, 4: 0.5, 6: 1.0}
+    assert format_anchor(parse_anchor("1-4=0.5,5=0.25,7=0.25")) == "1-4=0.5,5=0.25,7=0.25"
+    for bad in ("1", "c1=0.5", "1=half", "1=0.5,1=0.2", "4-1=0.5", "1-4=0.5,3=0.2", "-1=0.5", "1-=0.5"):
+        with pytest.raises(VcganError, match="DIM=WEIGHT"):
+            parse_anchor(bad)
+    assert conv.calibrated(tiny_feats, parse_anchor("1-4=0.5")).name.endswith("(calibrated, anchored 1-4=0.5)")
+    with pytest.raises(VcganError, match="dimensions 0 to"):
+        conv.calibrated(tiny_feats, {99: 0.5})
+    with pytest.raises(VcganError, match="anchor weight 1.5"):
+        conv.calibrated(tiny_feats, {1: 1.5})
+    wav = demo_corpus / "kal" / "test" / "test_003.flac"
+    assert main(["convert", "--checkpoint", str(ckpt), "--calibrate", str(tiny_feats), "--anchor", "1=0.5",
+                 "--source", "kal", "--target", "slt", str(wav), "-o", str(tmp_path / "a.wav")]) == 0
+    assert (tmp_path / "a.wav").stat().st_size > 1000
+    assert main(["convert", "--checkpoint", str(ckpt), "--anchor", "1=0.5", "--source", "kal", "--target", "slt",
+                 str(wav), "-o", str(tmp_path / "b.wav")]) == 2
+    assert not (tmp_path / "b.wav").exists()
+    assert torch.isfinite(half).all()

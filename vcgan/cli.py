@@ -72,15 +72,19 @@ def _classifier(a):
 
 
 def _convert(a):
-    from .inference import Converter
+    from .inference import Converter, parse_anchor
 
     if bool(a.checkpoint) == bool(a.feats):
         raise VcganError("give either --checkpoint (trained model) or --feats (statistics transform baseline)")
     if a.calibrate and not a.checkpoint:
         raise VcganError("--calibrate re-standardises a trained model's output: give --checkpoint too")
+    if a.anchor and not a.calibrate:
+        raise VcganError("--anchor averages the model's output with the statistics transform before --calibrate "
+                         "re-standardises it: give --calibrate FEATS too")
+    anchor = parse_anchor(a.anchor) if a.anchor else None
     conv = Converter.from_checkpoint(a.checkpoint) if a.checkpoint else Converter.statistics_transform(a.feats)
     if a.calibrate:
-        conv = conv.calibrated(a.calibrate)
+        conv = conv.calibrated(a.calibrate, anchor)
     targets = [t for t in a.target.split(",") if t]
     if not targets or len(targets) != len(set(targets)):
         raise VcganError(f"--target {a.target!r}: give one speaker or several distinct ones, comma-separated")
@@ -238,6 +242,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--feats", help="feature directory: convert with the statistics transform only (baseline)")
     s.add_argument("--calibrate", metavar="FEATS", help="with --checkpoint: re-standardise each direction's output with "
                    "its per-dimension mean and std on the source's training features in FEATS (the training features)")
+    s.add_argument("--anchor", metavar="DIMS=W,...", help="with --calibrate: first average these output dimensions "
+                   "with the statistics transform's, weight W for the transform (e.g. 1-4=0.5: c1 to c4, "
+                   "the spectral tilt and the broad envelope shape)")
     s.add_argument("--source", required=True)
     s.add_argument("--target", required=True, help="target speaker; several, comma-separated (a,b): "
                    "OUTPUT/<source>_to_<target>/ for each, every input analysed once")

@@ -15,6 +15,48 @@ from .features.cache import analyze_file_cached
 from .features.world import FeatureConfig
 
 
+def parse_anchor(text: str) -> dict[int, float]:
+    """``"1-4=0.5"`` or ``"1=0.5,2=0.25"`` -> {dimension: weight of the statistics transform}."""
+    anchor: dict[int, float] = {}
+    for item in (t.strip() for t in text.split(",")):
+        dims, eq, weight = item.partition("=")
+        first, dash, last = dims.partition("-")
+        try:
+            lo, w = int(first), float(weight)
+            hi = int(last) if dash else lo
+        except ValueError:
+            lo = hi = w = None
+        span = range(lo, hi + 1) if lo is not None and lo <= hi else range(0)
+        if not eq or not span or any(d in anchor for d in span):
+            raise VcganError(f"--anchor {text!r}: expected DIM=WEIGHT or FIRST-LAST=WEIGHT items with distinct "
+                             "dimensions, e.g. 1-4=0.5")
+        anchor.update((d, w) for d in span)
+    return anchor
+
+
+def check_anchor(anchor: dict[int, float], dims: int) -> dict[int, float]:
+    for d, w in anchor.items():
+        if not 0 <= d < dims:
+            raise VcganError(f"anchor dimension {d}: the features have dimensions 0 to {dims - 1}")
+        if not 0.0 <= w <= 1.0:
+            raise VcganError(f"anchor weight {w} of dimension {d}: expected 0 (the model) to 1 (the statistics transform)")
+    return dict(anchor)
+
+
+def format_anchor(anchor: dict[int, float]) -> str:
+    """The inverse of :func:`parse_anchor`, runs of equal weight as FIRST-LAST."""
+    items, dims = [], sorted(anchor)
+    i = 0
+    while i < len(dims):
+        j = i
+        while j + 1 < len(dims) and dims[j + 1] == dims[j] + 1 and anchor[dims[j + 1]] == anchor[dims[i]]:
+            j += 1
+        span = f"{dims[i]}-{dims[j]}" if j > i else f"{dims[i]}"
+        items.append(f"{span}={anchor[dims[i]]:g}")
+        i = j + 1
+    return ",".join(items)
+
+
 class Converter:
     """Converts waveforms ``source -> target`` with a trained model or the statistics transform."""
 
@@ -61,7 +103,7 @@ class Converter:
         store = FeatureStore(feats_dir)
         return cls(store.config, store.stats, lambda s, t: identity, "statistics transform")
 
-    def calibrated(self, feats_dir) -> "Converter":
+    def calibrated(self, feats_dir, anchor: dict[int, float] | None = None) -> "Converter":
         """This converter with each (source, target) output re-standardised per dimension.
 
         The model's output, in the target's normalised units, should have the target's
@@ -70,13 +112,33 @@ class Converter:
         another). For each pair the mean and standard deviation of the output over the
         source speaker's *training* utterances in ``feats_dir`` (the features the model was
         trained on) are measured once and removed: y' = (y - mean) / std. Only the pairs
-        converted are measured."""
+        converted are measured.
+
+        ``anchor`` ({dimension: weight}) first pulls those dimensions of the output towards
+        the statistics transform's (the input, in these units): y_d <- w x_d + (1 - w) y_d,
+        an average of the two conversions, before the re-standardisation."""
         from .features.cache import FeatureStore
 
         store = FeatureStore(feats_dir)
         if store.config != self.features:
             raise VcganError(f"{feats_dir}: features {store.config} differ from the model's {self.features}")
-        base = self._mapping_for
+        anchor = check_anchor(anchor or {}, self.features.spectral_dim)
+        dims = torch.tensor(sorted(anchor), dtype=torch.long)
+        weights = torch.tensor([anchor[d] for d in sorted(anchor)], dtype=torch.float32)[:, None]
+        unanchored = self._mapping_for
+
+        def base(source, target):
+            g = unanchored(source, target)
+            if not anchor:
+                return g
+
+            def anchored(x):
+                y = g(x).float().clone()
+                y[:, dims] = weights * x[:, dims].float() + (1 - weights) * y[:, dims]
+                return y
+
+            return anchored
+
         done: dict = {}
 
         def mapping_for(source, target):
@@ -94,7 +156,8 @@ class Converter:
             done[(source, target)] = lambda x: (g(x).float() - mean) / std
             return done[(source, target)]
 
-        return Converter(self.features, self.stats, mapping_for, f"{self.name} (calibrated)")
+        name = f"{self.name} (calibrated" + (f", anchored {format_anchor(anchor)})" if anchor else ")")
+        return Converter(self.features, self.stats, mapping_for, name)
 
     def check(self, source: str, target: str) -> None:
         for role, spk in (("source", source), ("target", target)):

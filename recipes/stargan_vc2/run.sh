@@ -7,7 +7,8 @@
 #   ./run.sh --corpus /data/vcc2018 --speakers "VCC2SF1 VCC2SF2 VCC2SM1 VCC2SM2" --conf conf/vcc2018.yaml
 #   ./run.sh --corpus /data/mywavs --speakers "a b c" --test-root /data/test   # /data/test/<spk>/*.wav
 #   ./run.sh --conf conf/stargan_vc.yaml                 # StarGAN-VC (v1) instead
-#   ./run.sh --calibrate false                           # skip the calibrated conversions (model_calibrated)
+#   ./run.sh --calibrate false                           # skip the calibrated conversions (model_calibrated, model_anchored)
+#   ./run.sh --anchor 1=0.5                              # model_anchored averages c1 only (default c1-c4), or none to skip it
 set -euo pipefail
 . "$(cd "$(dirname "$0")" && pwd)/../common/recipe.sh"   # helpers shared by the recipes
 
@@ -21,9 +22,12 @@ tag=""
 test_root=""     # <test_root>/<speaker>/ holds each speaker's test files (same names across speakers)
 jobs=""
 calibrate=true   # also convert with the output re-standardised per direction (vcgan convert --calibrate)
+anchor=1-4=0.5   # and calibrated with c1-c4 averaged with the statistics transform's (vcgan convert --anchor), or none
 
 parse_options "$0" "$@"
 require_bool "$0" calibrate
+[[ "$anchor" =~ ^(none|[0-9]+(-[0-9]+)?=[0-9.]+(,[0-9]+(-[0-9]+)?=[0-9.]+)*)$ ]] || {
+  echo "$(basename "$0"): --anchor must be none or DIM[-DIM]=WEIGHT[,...], got '$anchor'" >&2; exit 2; }
 
 test_root=$(abspath "$test_root")
 enter_recipe "$0"
@@ -72,6 +76,8 @@ if stage_on 3; then
     "${convert[@]}" --checkpoint "$expdir/train/checkpoints/latest.pt" "$src_dir" -o "$expdir/converted/model$sub"
     [ "$calibrate" = true ] && "${convert[@]}" --checkpoint "$expdir/train/checkpoints/latest.pt" --calibrate "$feats" \
       "$src_dir" -o "$expdir/converted/model_calibrated$sub"
+    [ "$calibrate" = true ] && [ "$anchor" != none ] && "${convert[@]}" --checkpoint "$expdir/train/checkpoints/latest.pt" \
+      --calibrate "$feats" --anchor "$anchor" "$src_dir" -o "$expdir/converted/model_anchored$sub"
     "${convert[@]}" --feats "$feats" "$src_dir" -o "$expdir/converted/statistics_transform$sub"
     mkdir -p "$expdir/converted/no_conversion"
     for t in "${others[@]}"; do ln -sfn "$(cd "$src_dir" && pwd)" "$expdir/converted/no_conversion/${s}_to_${t}"; done
@@ -89,6 +95,7 @@ if stage_on 4; then
   done
   systems=(no_conversion statistics_transform model)
   [ "$calibrate" = true ] && systems+=(model_calibrated)
+  [ "$calibrate" = true ] && [ "$anchor" != none ] && systems+=(model_anchored)
   for sys in "${systems[@]}"; do
     vcgan evaluate --sample-rate "$sample_rate" --cache dump/metric_analyses "$refs" "$expdir/converted/$sys" -o "$expdir/eval/$sys" --title "$sys"
   done
