@@ -45,16 +45,13 @@ def check_anchor(anchor: dict[int, float], dims: int) -> dict[int, float]:
 
 def format_anchor(anchor: dict[int, float]) -> str:
     """The inverse of :func:`parse_anchor`, runs of equal weight as FIRST-LAST."""
-    items, dims = [], sorted(anchor)
-    i = 0
-    while i < len(dims):
-        j = i
-        while j + 1 < len(dims) and dims[j + 1] == dims[j] + 1 and anchor[dims[j + 1]] == anchor[dims[i]]:
-            j += 1
-        span = f"{dims[i]}-{dims[j]}" if j > i else f"{dims[i]}"
-        items.append(f"{span}={anchor[dims[i]]:g}")
-        i = j + 1
-    return ",".join(items)
+    runs: list[list] = []  # [first, last, weight]
+    for d in sorted(anchor):
+        if runs and d == runs[-1][1] + 1 and anchor[d] == runs[-1][2]:
+            runs[-1][1] = d
+        else:
+            runs.append([d, d, anchor[d]])
+    return ",".join(f"{a}-{b}={w:g}" if b > a else f"{a}={w:g}" for a, b, w in runs)
 
 
 class Converter:
@@ -123,21 +120,15 @@ class Converter:
         if store.config != self.features:
             raise VcganError(f"{feats_dir}: features {store.config} differ from the model's {self.features}")
         anchor = check_anchor(anchor or {}, self.features.spectral_dim)
-        dims = torch.tensor(sorted(anchor), dtype=torch.long)
-        weights = torch.tensor([anchor[d] for d in sorted(anchor)], dtype=torch.float32)[:, None]
+        weight = torch.zeros(self.features.spectral_dim, 1)  # of the statistics transform, per dimension
+        weight[list(anchor), 0] = torch.tensor(list(anchor.values()))
         unanchored = self._mapping_for
 
         def base(source, target):
             g = unanchored(source, target)
             if not anchor:
                 return g
-
-            def anchored(x):
-                y = g(x).float().clone()
-                y[:, dims] = weights * x[:, dims].float() + (1 - weights) * y[:, dims]
-                return y
-
-            return anchored
+            return lambda x: torch.lerp(g(x).float(), x.float(), weight)
 
         done: dict = {}
 

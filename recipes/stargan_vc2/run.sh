@@ -26,8 +26,10 @@ anchor=1-4=0.5   # and calibrated with c1-c4 averaged with the statistics transf
 
 parse_options "$0" "$@"
 require_bool "$0" calibrate
+# checked here, not first in stage 3 after the training
 [[ "$anchor" =~ ^(none|[0-9]+(-[0-9]+)?=[0-9.]+(,[0-9]+(-[0-9]+)?=[0-9.]+)*)$ ]] || {
   echo "$(basename "$0"): --anchor must be none or DIM[-DIM]=WEIGHT[,...], got '$anchor'" >&2; exit 2; }
+[ "$calibrate" = true ] || anchor=none   # anchoring is a kind of calibrated conversion
 
 test_root=$(abspath "$test_root")
 enter_recipe "$0"
@@ -76,7 +78,7 @@ if stage_on 3; then
     "${convert[@]}" --checkpoint "$expdir/train/checkpoints/latest.pt" "$src_dir" -o "$expdir/converted/model$sub"
     [ "$calibrate" = true ] && "${convert[@]}" --checkpoint "$expdir/train/checkpoints/latest.pt" --calibrate "$feats" \
       "$src_dir" -o "$expdir/converted/model_calibrated$sub"
-    [ "$calibrate" = true ] && [ "$anchor" != none ] && "${convert[@]}" --checkpoint "$expdir/train/checkpoints/latest.pt" \
+    [ "$anchor" != none ] && "${convert[@]}" --checkpoint "$expdir/train/checkpoints/latest.pt" \
       --calibrate "$feats" --anchor "$anchor" "$src_dir" -o "$expdir/converted/model_anchored$sub"
     "${convert[@]}" --feats "$feats" "$src_dir" -o "$expdir/converted/statistics_transform$sub"
     mkdir -p "$expdir/converted/no_conversion"
@@ -95,7 +97,7 @@ if stage_on 4; then
   done
   systems=(no_conversion statistics_transform model)
   [ "$calibrate" = true ] && systems+=(model_calibrated)
-  [ "$calibrate" = true ] && [ "$anchor" != none ] && systems+=(model_anchored)
+  [ "$anchor" != none ] && systems+=(model_anchored)
   for sys in "${systems[@]}"; do
     vcgan evaluate --sample-rate "$sample_rate" --cache dump/metric_analyses "$refs" "$expdir/converted/$sys" -o "$expdir/eval/$sys" --title "$sys"
   done
