@@ -1,6 +1,7 @@
 """Conversion real-time factor (processing time / audio duration) of a checkpoint.
 
 usage: python benchmarks/conversion.py CHECKPOINT --source kal --target slt [--files 6] [--chunk-frames N]
+       [--shift-average N]
 Breaks the time into WORLD analysis, the generator, and WORLD synthesis.
 """
 from __future__ import annotations
@@ -25,8 +26,9 @@ def main(argv=None):
     ap.add_argument("--corpus", default=str(Path(__file__).resolve().parents[1] / "recipes/demo/corpus"))
     ap.add_argument("--files", type=int, default=6)
     ap.add_argument("--chunk-frames", type=int, default=None)
+    ap.add_argument("--shift-average", type=int, default=1, help="average over this many frame shifts (vcgan convert's)")
     a = ap.parse_args(argv)
-    conv = Converter.from_checkpoint(a.checkpoint)
+    conv = Converter.from_checkpoint(a.checkpoint).shift_averaged(a.shift_average)
     cfg = conv.features
     mapping = conv._mapping_for(a.source, a.target)
     src, tgt = SpeakerStats.from_dict(conv.stats[a.source]), SpeakerStats.from_dict(conv.stats[a.target])
@@ -49,7 +51,7 @@ def main(argv=None):
     total = sum(t.values())
     parts = ", ".join(f"{k} {v / audio:.3f}" for k, v in t.items())
     print(f"{len(files)} files, {audio:.1f} s audio, precision=fp32 (inference) [{hardware_summary(torch.device('cpu'))}] "
-          f"threads={torch.get_num_threads()}: RTF {total / audio:.3f} ({parts})")
+          f"threads={torch.get_num_threads()} shift-average={a.shift_average}: RTF {total / audio:.3f} ({parts})")
 
 
 if __name__ == "__main__":

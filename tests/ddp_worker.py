@@ -24,4 +24,5 @@ others = [torch.zeros_like(batch) for _ in range(2)]
 dist.all_gather(others, batch)
 assert not torch.equal(others[0], others[1]), "both ranks sampled the same data"
 print(f"rank {dist.get_rank()} ok")
+dist.barrier()  # both ranks done with the group before either tears it down
 dist.destroy_process_group()

@@ -97,6 +97,9 @@ def test_recipe_rejects_unknown_option_and_missing_config(tmp_path):
     assert proc.returncode == 2 and "unknown option --speakrs" in proc.stderr
     proc = subprocess.run(["bash", str(script), "--anchor", "c1"], capture_output=True, text=True)
     assert proc.returncode == 2 and "--anchor must be none or DIM[-DIM]=WEIGHT" in proc.stderr, proc.stderr
+    for bad in ("0", "four", "-1"):
+        proc = subprocess.run(["bash", str(script), "--shift-average", bad], capture_output=True, text=True)
+        assert proc.returncode == 2 and "--shift-average must be a whole number" in proc.stderr, proc.stderr
     for name in ("stargan_vc2", "cyclegan_vc2"):
         script = _recipe_copy(tmp_path / name, name)
         proc = subprocess.run(["bash", str(script), "--conf", "conf/nope.yaml"], capture_output=True, text=True)

@@ -406,3 +406,61 @@ def test_anchored_calibration_averages_chosen_dimensions_with_the_statistics_tra
                  str(wav), "-o", str(tmp_path / "b.wav")]) == 2
     assert not (tmp_path / "b.wav").exists()
     assert torch.isfinite(half).all()
+
+
+def test_shift_average_makes_a_strided_mapping_shift_invariant():
+    """shift_average(fn, 4) of a mapping that works in blocks of 4 frames (as the 2-1-2D generators' stride does):
+    delaying the input by one frame delays the output by one frame (away from the edges); fn itself does not."""
+    import torch.nn.functional as F
+
+    from vcgan.conversion import shift_average
+    from vcgan.nn import pad_time
+
+    def blocky(x):  # (1, D, T): the mean of each 4-frame block, repeated
+        xp, n = pad_time(x, 4)
+        return F.avg_pool1d(xp, 4).repeat_interleave(4, -1)[..., :n]
+
+    x = torch.randn(1, 3, 41, generator=torch.Generator().manual_seed(0))
+    delayed = torch.cat([x[..., :1], x[..., :-1]], -1)
+    inner = slice(8, 32)
+    assert not torch.allclose(blocky(delayed)[..., 1:][..., inner], blocky(x)[..., :-1][..., inner])
+    avg = shift_average(blocky, 4)
+    torch.testing.assert_close(avg(delayed)[..., 1:][..., inner], avg(x)[..., :-1][..., inner])
+    assert avg(x).shape == x.shape
+    # pointwise mappings are unchanged, and one shift is the mapping itself
+    torch.testing.assert_close(shift_average(lambda z: 2 * z + 1, 4)(x), 2 * x + 1)
+    assert shift_average(blocky, 1) is blocky
+    with pytest.raises(ValueError, match="at least 1"):
+        shift_average(blocky, 0)
+
+
+def test_shift_averaged_conversion_end_to_end(tiny_feats, tmp_path, demo_corpus):
+    """Converter.shift_averaged(N) / --shift-average N: the mean of the model's outputs over the input delayed by
+    0..N-1 frames (first frame repeated, dropped again); composes with --calibrate and --anchor."""
+    from vcgan.cli import main
+    from vcgan.conversion import SpeakerStats
+    from vcgan.features import FeatureStore
+
+    cfg = tiny_config(tiny_feats, tmp_path / "run", task="stargan_vc2", **{"train.steps": 2})
+    model, sampler = build(cfg)
+    Trainer(model, sampler, cfg["train"], cfg["out_dir"], cfg).fit()
+    ckpt = tmp_path / "run" / "checkpoints" / "latest.pt"
+    conv = Converter.from_checkpoint(ckpt)
+    x = SpeakerStats.from_dict(conv.stats["kal"]).model_input(FeatureStore(tiny_feats).utterances("kal")[0].spectral)
+    g = conv._mapping_for("kal", "slt")
+    manual = sum(g(torch.cat([x[..., :1].expand(-1, -1, k), x], -1))[..., k:] for k in range(3)) / 3
+    spun = conv.shift_averaged(3)
+    torch.testing.assert_close(spun._mapping_for("kal", "slt")(x), manual)
+    assert spun.name.endswith("(averaged over 3 frame shifts)") and conv.shift_averaged(1) is conv
+    with pytest.raises(VcganError, match="shift-average"):
+        conv.shift_averaged(0)
+    cal = spun.calibrated(tiny_feats, {1: 0.5})
+    assert cal.name.endswith("(averaged over 3 frame shifts) (calibrated, anchored 1=0.5)")
+    wav = demo_corpus / "kal" / "test" / "test_003.flac"
+    args = ["--source", "kal", "--target", "slt", str(wav)]
+    assert main(["convert", "--checkpoint", str(ckpt), "--shift-average", "4", "--calibrate", str(tiny_feats),
+                 "--anchor", "1-4=0.5", *args, "-o", str(tmp_path / "a.wav")]) == 0
+    assert (tmp_path / "a.wav").stat().st_size > 1000
+    assert main(["convert", "--feats", str(tiny_feats), "--shift-average", "4", *args, "-o", str(tmp_path / "b.wav")]) == 2
+    assert main(["convert", "--checkpoint", str(ckpt), "--shift-average", "0", *args, "-o", str(tmp_path / "c.wav")]) == 2
+    assert not (tmp_path / "b.wav").exists() and not (tmp_path / "c.wav").exists()

@@ -81,8 +81,11 @@ def _convert(a):
     if a.anchor and not a.calibrate:
         raise VcganError("--anchor averages the model's output with the statistics transform before --calibrate "
                          "re-standardises it: give --calibrate FEATS too")
+    if a.shift_average != 1 and not a.checkpoint:
+        raise VcganError("--shift-average averages a trained model's output over frame shifts: give --checkpoint too")
     anchor = parse_anchor(a.anchor) if a.anchor else None
     conv = Converter.from_checkpoint(a.checkpoint) if a.checkpoint else Converter.statistics_transform(a.feats)
+    conv = conv.shift_averaged(a.shift_average)
     if a.calibrate:
         conv = conv.calibrated(a.calibrate, anchor)
     targets = [t for t in a.target.split(",") if t]
@@ -245,6 +248,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--anchor", metavar="DIMS=W,...", help="with --calibrate: first average these output dimensions "
                    "with the statistics transform's, weight W for the transform (e.g. 1-4=0.5: c1 to c4, "
                    "the spectral tilt and the broad envelope shape)")
+    s.add_argument("--shift-average", type=int, default=1, metavar="N", help="with --checkpoint: average the "
+                   "model's output over its input delayed by 0..N-1 frames (4: every alignment to the generators' "
+                   "time stride; N times the generator's work)")
     s.add_argument("--source", required=True)
     s.add_argument("--target", required=True, help="target speaker; several, comma-separated (a,b): "
                    "OUTPUT/<source>_to_<target>/ for each, every input analysed once")

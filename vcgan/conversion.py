@@ -63,6 +63,30 @@ def _fade_in(overlap: int) -> torch.Tensor:
     return ramp
 
 
+def shift_average(fn: Mapping, shifts: int) -> Mapping:
+    """``fn`` averaged over the input delayed by 0 .. shifts - 1 frames ("cycle spinning").
+
+    The 2-1-2D generators downsample time by 4, so what they do to a frame depends on
+    where it falls modulo 4; averaging the outputs of the 4 alignments makes the mapping
+    shift-invariant, as translation-invariant denoising does for decimated wavelets
+    (Coifman and Donoho, 1995). Each delayed copy starts with repeats of the first frame,
+    which are dropped from its output."""
+    if shifts < 1:
+        raise ValueError(f"shifts must be at least 1, got {shifts}")
+    if shifts == 1:
+        return fn
+
+    def averaged(x: torch.Tensor) -> torch.Tensor:
+        total = None
+        for k in range(shifts):
+            xk = torch.cat([x[..., :1].expand(*x.shape[:-1], k), x], -1)
+            y = fn(xk)[..., k:].float()
+            total = y if total is None else total + y
+        return total / shifts
+
+    return averaged
+
+
 def apply_in_chunks(fn: Mapping, x: torch.Tensor, chunk: int | None, overlap: int) -> torch.Tensor:
     """Run ``fn`` on (1, D, T) whole, or on overlapping windows blended by cross-fades."""
     total = x.shape[-1]

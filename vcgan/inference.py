@@ -6,7 +6,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from .conversion import SpeakerStats, convert_analysed, convert_waveform, identity
+from .conversion import SpeakerStats, convert_analysed, convert_waveform, identity, shift_average
 from .engine.checkpoint import inference_state, load_checkpoint, weights_mismatch
 from .engine.registry import family_named
 from .errors import CheckpointError, VcganError
@@ -99,6 +99,24 @@ class Converter:
 
         store = FeatureStore(feats_dir)
         return cls(store.config, store.stats, lambda s, t: identity, "statistics transform")
+
+    def shift_averaged(self, shifts: int) -> "Converter":
+        """This converter with each mapping averaged over ``shifts`` frame delays of its
+        input (:func:`~vcgan.conversion.shift_average`; 4 = the generators' time stride).
+        Apply before :meth:`calibrated`, which then measures the averaged output."""
+        if shifts < 1:
+            raise VcganError(f"--shift-average: give a number of frame shifts >= 1, got {shifts}")
+        if shifts == 1:
+            return self
+        inner = self._mapping_for
+        done: dict = {}
+
+        def mapping_for(source, target):
+            if (source, target) not in done:
+                done[(source, target)] = shift_average(inner(source, target), shifts)
+            return done[(source, target)]
+
+        return Converter(self.features, self.stats, mapping_for, f"{self.name} (averaged over {shifts} frame shifts)")
 
     def calibrated(self, feats_dir, anchor: dict[int, float] | None = None) -> "Converter":
         """This converter with each (source, target) output re-standardised per dimension.

@@ -9,6 +9,7 @@
 #   ./run.sh --conf conf/stargan_vc.yaml                 # StarGAN-VC (v1) instead
 #   ./run.sh --calibrate false                           # skip the calibrated conversions (model_calibrated, model_anchored)
 #   ./run.sh --anchor 1=0.5                              # model_anchored averages c1 only (default c1-c4), or none to skip it
+#   ./run.sh --shift-average 1                           # convert with one alignment to the generator's time stride (default: all 4)
 set -euo pipefail
 . "$(cd "$(dirname "$0")" && pwd)/../common/recipe.sh"   # helpers shared by the recipes
 
@@ -23,6 +24,7 @@ test_root=""     # <test_root>/<speaker>/ holds each speaker's test files (same 
 jobs=""
 calibrate=true   # also convert with the output re-standardised per direction (vcgan convert --calibrate)
 anchor=1-4=0.5   # and calibrated with c1-c4 averaged with the statistics transform's (vcgan convert --anchor), or none
+shift_average=4  # model conversions averaged over the input delayed by 0..3 frames (vcgan convert --shift-average)
 
 parse_options "$0" "$@"
 require_bool "$0" calibrate
@@ -30,6 +32,8 @@ require_bool "$0" calibrate
 [[ "$anchor" =~ ^(none|[0-9]+(-[0-9]+)?=[0-9.]+(,[0-9]+(-[0-9]+)?=[0-9.]+)*)$ ]] || {
   echo "$(basename "$0"): --anchor must be none or DIM[-DIM]=WEIGHT[,...], got '$anchor'" >&2; exit 2; }
 [ "$calibrate" = true ] || anchor=none   # anchoring is a kind of calibrated conversion
+[[ "$shift_average" =~ ^[1-9][0-9]*$ ]] || {
+  echo "$(basename "$0"): --shift-average must be a whole number of frames >= 1, got '$shift_average'" >&2; exit 2; }
 
 test_root=$(abspath "$test_root")
 enter_recipe "$0"
@@ -75,10 +79,11 @@ if stage_on 3; then
     sub=""   # several targets: convert writes OUT/<source>_to_<target>/; one: OUT is that folder
     [ "${#others[@]}" -eq 1 ] && sub=/${s}_to_${targets}
     convert=(vcgan convert --source "$s" --target "$targets" --cache dump/conversion_analyses)   # each input analysed once
-    "${convert[@]}" --checkpoint "$expdir/train/checkpoints/latest.pt" "$src_dir" -o "$expdir/converted/model$sub"
-    [ "$calibrate" = true ] && "${convert[@]}" --checkpoint "$expdir/train/checkpoints/latest.pt" --calibrate "$feats" \
+    model=(--checkpoint "$expdir/train/checkpoints/latest.pt" --shift-average "$shift_average")
+    "${convert[@]}" "${model[@]}" "$src_dir" -o "$expdir/converted/model$sub"
+    [ "$calibrate" = true ] && "${convert[@]}" "${model[@]}" --calibrate "$feats" \
       "$src_dir" -o "$expdir/converted/model_calibrated$sub"
-    [ "$anchor" != none ] && "${convert[@]}" --checkpoint "$expdir/train/checkpoints/latest.pt" \
+    [ "$anchor" != none ] && "${convert[@]}" "${model[@]}" \
       --calibrate "$feats" --anchor "$anchor" "$src_dir" -o "$expdir/converted/model_anchored$sub"
     "${convert[@]}" --feats "$feats" "$src_dir" -o "$expdir/converted/statistics_transform$sub"
     mkdir -p "$expdir/converted/no_conversion"
