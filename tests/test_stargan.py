@@ -311,7 +311,18 @@ def test_stargan_vc_with_the_papers_batch_norm(tiny_feats, tmp_path):
         tiny_config(tiny_feats, tmp_path, task="stargan_vc2", **{"model.norm": "batch"})
 
 
-def test_calibrated_conversion_has_the_targets_moments_on_training_features(tiny_feats, tmp_path, demo_corpus):
+@pytest.fixture(scope="module")
+def tiny_stargan_vc2_ckpt(tiny_feats, tmp_path_factory):
+    """A StarGAN-VC2 trained for 2 steps on the tiny features: the model the conversion tests convert with."""
+    out = tmp_path_factory.mktemp("stargan_vc2_run")
+    cfg = tiny_config(tiny_feats, out, task="stargan_vc2", **{"train.steps": 2})
+    model, sampler = build(cfg)
+    Trainer(model, sampler, cfg["train"], cfg["out_dir"], cfg).fit()
+    return out / "checkpoints" / "latest.pt"
+
+
+def test_calibrated_conversion_has_the_targets_moments_on_training_features(tiny_feats, tmp_path, demo_corpus,
+        tiny_stargan_vc2_ckpt):
     """--calibrate: per pair, the output over the source's training features is re-standardised to mean 0 / std 1
     in the target's normalised units (what the statistics transform has by construction)."""
     import numpy as np
@@ -320,10 +331,7 @@ def test_calibrated_conversion_has_the_targets_moments_on_training_features(tiny
     from vcgan.conversion import SpeakerStats
     from vcgan.features import FeatureStore
 
-    cfg = tiny_config(tiny_feats, tmp_path / "run", task="stargan_vc2", **{"train.steps": 2})
-    model, sampler = build(cfg)
-    Trainer(model, sampler, cfg["train"], cfg["out_dir"], cfg).fit()
-    ckpt = tmp_path / "run" / "checkpoints" / "latest.pt"
+    ckpt = tiny_stargan_vc2_ckpt
     conv = Converter.from_checkpoint(ckpt)
     cal = conv.calibrated(tiny_feats)
     store = FeatureStore(tiny_feats)
@@ -357,7 +365,8 @@ def test_calibrated_conversion_has_the_targets_moments_on_training_features(tiny
         conv.calibrated(other)
 
 
-def test_anchored_calibration_averages_chosen_dimensions_with_the_statistics_transform(tiny_feats, tmp_path, demo_corpus):
+def test_anchored_calibration_averages_chosen_dimensions_with_the_statistics_transform(tiny_feats, tmp_path, demo_corpus,
+        tiny_stargan_vc2_ckpt):
     """--anchor D=W: dimension D of the output becomes W x + (1 - W) y (x: the statistics transform's, in the
     target's normalised units) before the re-standardisation; W = 1 gives the transform itself, W = 0 plain
     calibration; other dimensions are untouched."""
@@ -366,10 +375,7 @@ def test_anchored_calibration_averages_chosen_dimensions_with_the_statistics_tra
     from vcgan.features import FeatureStore
     from vcgan.inference import format_anchor, parse_anchor
 
-    cfg = tiny_config(tiny_feats, tmp_path / "run", task="stargan_vc2", **{"train.steps": 2})
-    model, sampler = build(cfg)
-    Trainer(model, sampler, cfg["train"], cfg["out_dir"], cfg).fit()
-    ckpt = tmp_path / "run" / "checkpoints" / "latest.pt"
+    ckpt = tiny_stargan_vc2_ckpt
     conv = Converter.from_checkpoint(ckpt)
     src = SpeakerStats.from_dict(conv.stats["kal"])
     xs = [src.model_input(u.spectral) for u in FeatureStore(tiny_feats).utterances("kal")]
@@ -434,17 +440,15 @@ def test_shift_average_makes_a_strided_mapping_shift_invariant():
         shift_average(blocky, 0)
 
 
-def test_shift_averaged_conversion_end_to_end(tiny_feats, tmp_path, demo_corpus):
+def test_shift_averaged_conversion_end_to_end(tiny_feats, tmp_path, demo_corpus,
+        tiny_stargan_vc2_ckpt):
     """Converter.shift_averaged(N) / --shift-average N: the mean of the model's outputs over the input delayed by
     0..N-1 frames (first frame repeated, dropped again); composes with --calibrate and --anchor."""
     from vcgan.cli import main
     from vcgan.conversion import SpeakerStats
     from vcgan.features import FeatureStore
 
-    cfg = tiny_config(tiny_feats, tmp_path / "run", task="stargan_vc2", **{"train.steps": 2})
-    model, sampler = build(cfg)
-    Trainer(model, sampler, cfg["train"], cfg["out_dir"], cfg).fit()
-    ckpt = tmp_path / "run" / "checkpoints" / "latest.pt"
+    ckpt = tiny_stargan_vc2_ckpt
     conv = Converter.from_checkpoint(ckpt)
     x = SpeakerStats.from_dict(conv.stats["kal"]).model_input(FeatureStore(tiny_feats).utterances("kal")[0].spectral)
     g = conv._mapping_for("kal", "slt")

@@ -83,6 +83,8 @@ def _convert(a):
                          "re-standardises it: give --calibrate FEATS too")
     if a.shift_average != 1 and not a.checkpoint:
         raise VcganError("--shift-average averages a trained model's output over frame shifts: give --checkpoint too")
+    if a.shift_average < 1:  # before the checkpoint is loaded
+        raise VcganError(f"--shift-average: give a number of frame shifts >= 1, got {a.shift_average}")
     anchor = parse_anchor(a.anchor) if a.anchor else None
     conv = Converter.from_checkpoint(a.checkpoint) if a.checkpoint else Converter.statistics_transform(a.feats)
     conv = conv.shift_averaged(a.shift_average)

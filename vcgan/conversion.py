@@ -77,12 +77,8 @@ def shift_average(fn: Mapping, shifts: int) -> Mapping:
         return fn
 
     def averaged(x: torch.Tensor) -> torch.Tensor:
-        total = None
-        for k in range(shifts):
-            xk = torch.cat([x[..., :1].expand(*x.shape[:-1], k), x], -1)
-            y = fn(xk)[..., k:].float()
-            total = y if total is None else total + y
-        return total / shifts
+        delayed = (torch.cat([x[..., :1].expand(*x.shape[:-1], k), x], -1) for k in range(shifts))
+        return sum(fn(xk)[..., k:].float() for k, xk in enumerate(delayed)) / shifts
 
     return averaged
 

@@ -1,6 +1,7 @@
 """Load a trained checkpoint (or just speaker statistics) and convert files."""
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import torch
@@ -80,16 +81,14 @@ class Converter:
         load_generator = declared.load
         state = inference_state(ckpt)
         dev = torch.device(device)
-        cache: dict = {}
 
+        @functools.cache  # one generator per pair
         def mapping_for(source, target):
-            if (source, target) not in cache:
-                try:
-                    gen = load_generator(meta, state, source, target).to(dev)
-                except RuntimeError as err:  # load_state_dict: missing, unexpected or misshapen weights
-                    raise weights_mismatch(path, family, err) from None
-                cache[(source, target)] = lambda x: gen(x.to(dev)).float().cpu()
-            return cache[(source, target)]
+            try:
+                gen = load_generator(meta, state, source, target).to(dev)
+            except RuntimeError as err:  # load_state_dict: missing, unexpected or misshapen weights
+                raise weights_mismatch(path, family, err) from None
+            return lambda x: gen(x.to(dev)).float().cpu()
 
         return cls(FeatureConfig.from_dict(meta["features"]), meta["stats"], mapping_for, f"{family} v{meta.get('version')}")
 
@@ -109,12 +108,10 @@ class Converter:
         if shifts == 1:
             return self
         inner = self._mapping_for
-        done: dict = {}
 
+        @functools.cache
         def mapping_for(source, target):
-            if (source, target) not in done:
-                done[(source, target)] = shift_average(inner(source, target), shifts)
-            return done[(source, target)]
+            return shift_average(inner(source, target), shifts)
 
         return Converter(self.features, self.stats, mapping_for, f"{self.name} (averaged over {shifts} frame shifts)")
 
@@ -148,22 +145,21 @@ class Converter:
                 return g
             return lambda x: torch.lerp(g(x).float(), x.float(), weight)
 
-        done: dict = {}
-
-        def mapping_for(source, target):
-            if (source, target) in done:
-                return done[(source, target)]
-            g = base(source, target)
-            utts = store.utterances(source, "train")  # names the directory if the speaker is not in it
-            if not utts:
-                raise VcganError(f"{feats_dir}: no training utterances of {source!r} to calibrate {source}->{target} on")
+        @functools.cache  # a source's training features, read once for all its targets
+        def training_inputs(source):
             src = SpeakerStats.from_dict(self.stats[source])
+            return [src.model_input(u.spectral) for u in store.utterances(source, "train")]  # names the directory
+
+        @functools.cache  # each pair measured once
+        def mapping_for(source, target):
+            g = base(source, target)
+            xs = training_inputs(source)
+            if not xs:
+                raise VcganError(f"{feats_dir}: no training utterances of {source!r} to calibrate {source}->{target} on")
             with torch.no_grad():
-                ys = [g(src.model_input(u.spectral))[0].float() for u in utts]
-            y = torch.cat(ys, 1)
+                y = torch.cat([g(x)[0].float() for x in xs], 1)
             mean, std = y.mean(1, keepdim=True), y.std(1, keepdim=True).clamp_min(1e-3)
-            done[(source, target)] = lambda x: (g(x).float() - mean) / std
-            return done[(source, target)]
+            return lambda x: (g(x).float() - mean) / std
 
         name = f"{self.name} (calibrated" + (f", anchored {format_anchor(anchor)})" if anchor else ")")
         return Converter(self.features, self.stats, mapping_for, name)
