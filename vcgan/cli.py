@@ -72,7 +72,7 @@ def _classifier(a):
 
 
 def _convert(a):
-    from .inference import Converter, parse_anchor
+    from .inference import Converter, parse_anchor, require_shift_count
 
     if bool(a.checkpoint) == bool(a.feats):
         raise VcganError("give either --checkpoint (trained model) or --feats (statistics transform baseline)")
@@ -83,8 +83,7 @@ def _convert(a):
                          "re-standardises it: give --calibrate FEATS too")
     if a.shift_average != 1 and not a.checkpoint:
         raise VcganError("--shift-average averages a trained model's output over frame shifts: give --checkpoint too")
-    if a.shift_average < 1:  # before the checkpoint is loaded
-        raise VcganError(f"--shift-average: give a number of frame shifts >= 1, got {a.shift_average}")
+    require_shift_count(a.shift_average)  # before the checkpoint is loaded
     anchor = parse_anchor(a.anchor) if a.anchor else None
     conv = Converter.from_checkpoint(a.checkpoint) if a.checkpoint else Converter.statistics_transform(a.feats)
     conv = conv.shift_averaged(a.shift_average)

@@ -55,6 +55,13 @@ def format_anchor(anchor: dict[int, float]) -> str:
     return ",".join(f"{a}-{b}={w:g}" if b > a else f"{a}={w:g}" for a, b, w in runs)
 
 
+def require_shift_count(shifts: int) -> int:
+    """``shifts`` if it is a usable ``--shift-average`` (at least 1), else a clear error."""
+    if shifts < 1:
+        raise VcganError(f"--shift-average: give a number of frame shifts >= 1, got {shifts}")
+    return shifts
+
+
 class Converter:
     """Converts waveforms ``source -> target`` with a trained model or the statistics transform."""
 
@@ -103,9 +110,7 @@ class Converter:
         """This converter with each mapping averaged over ``shifts`` frame delays of its
         input (:func:`~vcgan.conversion.shift_average`; 4 = the generators' time stride).
         Apply before :meth:`calibrated`, which then measures the averaged output."""
-        if shifts < 1:
-            raise VcganError(f"--shift-average: give a number of frame shifts >= 1, got {shifts}")
-        if shifts == 1:
+        if require_shift_count(shifts) == 1:
             return self
         inner = self._mapping_for
 
