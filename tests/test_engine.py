@@ -156,6 +156,11 @@ def test_training_config_validation():
         resolve_config(None, ["task=stargan_vc", "model.patch_scores=true"])
     with pytest.raises(ConfigError, match=r"model\.disc_moments.*StarGAN-VC2"):
         resolve_config(None, ["task=stargan_vc", "model.disc_moments=true"])
+    with pytest.raises(ConfigError, match=r"model\.middle_channels.*StarGAN-VC2"):
+        resolve_config(None, ["task=stargan_vc", "model.middle_channels=64"])
+    with pytest.raises(ConfigError, match=r"model\.middle_channels"):
+        resolve_config(None, ["task=stargan_vc2", "model.middle_channels=1"])
+    assert resolve_config(None, ["task=stargan_vc2", "model.middle_channels=64"])["model"]["middle_channels"] == 64
     with pytest.raises(ConfigError, match=r"model\.patch_scores.*true/false"):
         resolve_config(None, ["task=stargan_vc2", "model.patch_scores=1"])
     with pytest.raises(ConfigError, match="spectral_dim"):

@@ -62,6 +62,21 @@ def test_residual_generator_starts_at_identity_with_pair_specific_features(versi
     assert (grads[(0, 1)] - grads[(1, 0)]).abs().max() > 1e-3 * grads[(0, 1)].abs().max()
 
 
+def test_stargan_vc2_middle_width_is_set_apart_from_the_2d_width():
+    """model.middle_channels widens the 1D CIN blocks only; None keeps the papers' 2c."""
+    torch.manual_seed(0)
+    x, s, t = torch.randn(2, 36, 40), torch.tensor([0, 1]), torch.tensor([2, 0])
+    default, wide = GeneratorStarVC2(36, 3, 8, 2), GeneratorStarVC2(36, 3, 8, 2, middle_channels=48)
+    assert default.body.middle_channels == 16 and wide.body.middle_channels == 48
+    assert [b.conv.in_channels for b in wide.blocks] == [48, 48]
+    assert wide.body.inp[0].weight.shape == default.body.inp[0].weight.shape  # 2D layers unchanged
+    assert wide.body.to_2d[0].out_channels == default.body.to_2d[0].out_channels
+    y = wide(x, s, t)
+    assert y.shape == x.shape and torch.isfinite(y).all()
+    y.sum().backward()
+    assert wide.blocks[0].conv.weight.grad.abs().sum() > 0
+
+
 def test_stargan_vc_generator_ignores_source_code():
     gen = _perturb(GeneratorStarVC(36, 3, 8))
     x = torch.randn(1, 36, 64)
@@ -262,7 +277,7 @@ def test_resume_gives_identical_next_step(tiny_feats, tmp_path):
 
 
 def test_checkpoint_without_newer_model_keys_resumes_and_converts(tiny_feats, tmp_path):
-    """A checkpoint written before model.residual_blocks/patch_scores/disc_moments existed: same networks, still usable."""
+    """A checkpoint written before model.residual_blocks/patch_scores/disc_moments/middle_channels existed: same networks, still usable."""
     from vcgan.engine.checkpoint import load_checkpoint, save_checkpoint
 
     cfg = tiny_config(tiny_feats, tmp_path / "run", task="stargan_vc2", **{"train.steps": 1})
@@ -270,7 +285,7 @@ def test_checkpoint_without_newer_model_keys_resumes_and_converts(tiny_feats, tm
     Trainer(model, sampler, cfg["train"], cfg["out_dir"], cfg).fit()
     path = tmp_path / "run" / "checkpoints" / "latest.pt"
     state = load_checkpoint(path)
-    for key in ("residual_blocks", "patch_scores", "disc_moments"):
+    for key in ("residual_blocks", "patch_scores", "disc_moments", "middle_channels"):
         del state["meta"]["model"][key]
     save_checkpoint(state, path)
     model, sampler = build(cfg)

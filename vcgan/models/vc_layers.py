@@ -17,9 +17,10 @@ class TwoOneTwoD(nn.Module):
     pixel-shuffle upsamplings (2c, c) -> 2D conv to one channel. Widths count the
     gated outputs, as in the papers (each gated layer computes value and gate).
     With ``residual`` the output is added to the input (the last conv starts at zero).
+    ``middle_channels`` sets the 1D width apart from the 2D one (default 2c, as in the papers).
     """
 
-    def __init__(self, dims: int, channels: int, residual: bool = False):
+    def __init__(self, dims: int, channels: int, residual: bool = False, middle_channels: int | None = None):
         super().__init__()
         if dims % 4:
             raise ConfigError(f"features.spectral_dim: the 2-1-2D generator needs a multiple of 4, got {dims}")
@@ -27,8 +28,9 @@ class TwoOneTwoD(nn.Module):
         self.residual = residual
         self.inp = GatedConv(2, 1, c, (5, 15), norm="none")
         self.down = nn.Sequential(GatedConv(2, c, 2 * c, (5, 5), stride=2), GatedConv(2, 2 * c, 2 * c, (5, 5), stride=2))
-        self.to_1d = nn.Sequential(nn.Conv1d(2 * c * q, 2 * c, 1), nn.InstanceNorm1d(2 * c, affine=True))
-        self.to_2d = nn.Sequential(nn.Conv1d(2 * c, 2 * c * q, 1), nn.InstanceNorm1d(2 * c * q, affine=True))
+        m = middle_channels or 2 * c
+        self.to_1d = nn.Sequential(nn.Conv1d(2 * c * q, m, 1), nn.InstanceNorm1d(m, affine=True))
+        self.to_2d = nn.Sequential(nn.Conv1d(m, 2 * c * q, 1), nn.InstanceNorm1d(2 * c * q, affine=True))
         self.up = nn.Sequential(GatedUpsample(2, 2 * c, 2 * c, (5, 5)), GatedUpsample(2, 2 * c, c, (5, 5)))
         self.out = NarrowConv2d(c, 1, (5, 15), padding=(2, 7))
         if residual:

@@ -22,6 +22,7 @@ MODEL_DEFAULTS = {
     "channels": None,  # generator width; None: the paper's (32 for StarGAN-VC, 128 for StarGAN-VC2)
     "disc_channels": None,  # discriminator/classifier width; None: the paper's (32 / 128)
     "num_blocks": 9,  # StarGAN-VC2: 1D CIN blocks
+    "middle_channels": None,  # StarGAN-VC2: width of the 1D CIN blocks; None: twice the generator width (paper)
     "residual": False,  # generator adds its output to its input (last layer starts at zero)
     "residual_blocks": False,  # StarGAN-VC2: each 1D CIN block adds its output to its input
     "patch_scores": False,  # StarGAN-VC2: projection D scores every region (True) or the whole segment (paper)
@@ -56,7 +57,8 @@ def build_networks(version: int, dims: int, num_domains: int, model: dict):
         return (GeneratorStarVC(dims, num_domains, c, model["residual"], norm),
                 DiscriminatorStarVC(dims, num_domains, dc, norm), DomainClassifier(dims, num_domains, dc, norm))
     c, dc = model["channels"] or 128, model["disc_channels"] or 128
-    return (GeneratorStarVC2(dims, num_domains, c, model["num_blocks"], model["residual"], model["residual_blocks"]),
+    return (GeneratorStarVC2(dims, num_domains, c, model["num_blocks"], model["residual"], model["residual_blocks"],
+                             model["middle_channels"]),
             ProjectionDiscriminator(dims, num_domains, dc, model["patch_scores"], model["disc_moments"]), None)
 
 
@@ -161,6 +163,7 @@ NOT_FOR_TASK = [
     ("stargan_vc", "model.residual_blocks", "belongs to StarGAN-VC2; set task: stargan_vc2"),
     ("stargan_vc", "model.patch_scores", "belongs to StarGAN-VC2; set task: stargan_vc2"),
     ("stargan_vc", "model.disc_moments", "belongs to StarGAN-VC2; set task: stargan_vc2"),
+    ("stargan_vc", "model.middle_channels", "belongs to StarGAN-VC2; set task: stargan_vc2"),
     ("stargan_vc2", "loss.cls_weight", "StarGAN-VC2 has no domain classifier; use task: stargan_vc"),
 ]
 
@@ -180,7 +183,8 @@ def check(cfg: dict) -> None:
 FAMILY = register(Family(
     name="stargan_vc", tasks=tuple(VERSIONS), defaults=lambda task: vc_defaults(MODEL_DEFAULTS, LOSS_DEFAULTS),
     build=build_task, load=load_generator, synthetic=synthetic,
-    types={**VC_TYPES, **{f"loss.{k}": "schedule" for k in ("cls_weight", "cycle_weight", "identity_weight")}},
-    minimums=VC_MINIMUMS, check=check,
+    types={**VC_TYPES, "model.middle_channels": int,
+           **{f"loss.{k}": "schedule" for k in ("cls_weight", "cycle_weight", "identity_weight")}},
+    minimums=[*VC_MINIMUMS, ("model.middle_channels", 2)], check=check,
     description="many-to-many non-parallel voice conversion with one model (StarGAN-VC, StarGAN-VC2)",
 ))

@@ -145,10 +145,10 @@ class GeneratorStarVC2(nn.Module):
     modulation-based CIN driven by the concatenated source and target codes."""
 
     def __init__(self, dims: int, num_domains: int, channels: int = 128, num_blocks: int = 9, residual: bool = False,
-                 residual_blocks: bool = False):
+                 residual_blocks: bool = False, middle_channels: int | None = None):
         super().__init__()
         self.num_domains = num_domains
-        self.body = TwoOneTwoD(dims, channels, residual)
+        self.body = TwoOneTwoD(dims, channels, residual, middle_channels)
         width = self.body.middle_channels
         self.blocks = nn.ModuleList([CINGatedBlock1d(width, 2 * num_domains, residual=residual_blocks)
                                      for _ in range(num_blocks)])
