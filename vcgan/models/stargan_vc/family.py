@@ -159,11 +159,9 @@ def synthetic(cfg: dict, num_speakers: int = 3):
     return model, data
 
 
+VC2_ONLY = ("residual_blocks", "patch_scores", "disc_moments", "middle_channels")
 NOT_FOR_TASK = [
-    ("stargan_vc", "model.residual_blocks", "belongs to StarGAN-VC2; set task: stargan_vc2"),
-    ("stargan_vc", "model.patch_scores", "belongs to StarGAN-VC2; set task: stargan_vc2"),
-    ("stargan_vc", "model.disc_moments", "belongs to StarGAN-VC2; set task: stargan_vc2"),
-    ("stargan_vc", "model.middle_channels", "belongs to StarGAN-VC2; set task: stargan_vc2"),
+    *[("stargan_vc", f"model.{key}", "belongs to StarGAN-VC2; set task: stargan_vc2") for key in VC2_ONLY],
     ("stargan_vc2", "loss.cls_weight", "StarGAN-VC2 has no domain classifier; use task: stargan_vc"),
 ]
 
