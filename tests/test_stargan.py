@@ -205,6 +205,33 @@ def test_bad_identity_mode_names_the_key(tiny_feats, tmp_path):
         build(tiny_config(tiny_feats, tmp_path, task="stargan_vc2", **{"loss.identity_mode": "both"}))
 
 
+def test_anchor_term_pulls_the_chosen_dimensions_of_the_conversion_towards_its_input(tiny_feats, tmp_path):
+    cfg = tiny_config(tiny_feats, tmp_path, task="stargan_vc2",
+                      **{"loss.anchor_weight": 2.0, "loss.anchor_dims": [1, 4], "loss.reconstruction": "l1"})
+    model, sampler = build(cfg)
+    _perturb(model.generators["g"])
+    batch = sampler.next_batch()
+    with torch.no_grad():
+        out = model.generate(batch, 0)
+        losses = model.losses("g", batch, out, 0)
+    # normalised per speaker, the input is the statistics transform's output: c1-c4 only, c0 and c5+ free
+    want = torch.nn.functional.l1_loss(out["fake"][:, 1:5], batch["x"][:, 1:5])
+    torch.testing.assert_close(losses["anchor"], want)
+    cfg_off = tiny_config(tiny_feats, tmp_path / "off", task="stargan_vc2", **{"loss.reconstruction": "l1"})
+    model_off, _ = build(cfg_off)
+    model_off.load_state_dict(model.state_dict())
+    with torch.no_grad():
+        off = model_off.losses("g", batch, model_off.generate(batch, 0), 0)
+    assert "anchor" not in off  # off by default: the papers' objective
+    torch.testing.assert_close(losses["total"], off["total"] + 2.0 * want)
+
+
+@pytest.mark.parametrize("dims", [[0, 40], [4, 1], [1], "1-4", [1.0, 4]])
+def test_bad_anchor_dims_name_the_key(tiny_feats, tmp_path, dims):
+    with pytest.raises(ConfigError, match=r"loss\.anchor_dims"):
+        build(tiny_config(tiny_feats, tmp_path, task="stargan_vc2", **{"loss.anchor_weight": 1.0, "loss.anchor_dims": dims}))
+
+
 @pytest.mark.parametrize("adversarial", ["wgan-gp", "hinge"])
 def test_wgan_gp_and_hinge_train_through_the_multi_domain_objective(tiny_feats, tmp_path, adversarial):
     cfg = tiny_config(tiny_feats, tmp_path, task="stargan_vc2", **{"loss.adversarial": adversarial})

@@ -11,6 +11,7 @@ from ...engine.losses import reconstruction_loss
 from ...engine.objectives import MultiDomainObjective
 from ...errors import ConfigError, VcganError
 from ...engine.registry import Family, register
+from ...engine.schedule import Schedule
 from ...features.world import FeatureConfig
 from ...segments import DomainPairSampler, RandomSegments, normalized_training_set, sampler_seed
 from ..voice_conversion import VC_MINIMUMS, VC_TYPES, check_vc, open_store, vc_defaults
@@ -39,6 +40,8 @@ LOSS_DEFAULTS = {
     "gp_weight": 10.0,
     "r1_gamma": 0.0,  # R1 penalty on real data, r1_gamma / 2 * E||grad D(y)||^2 (StarGAN v2: 1); 0: off
     "r1_every": 1,    # > 1: lazy R1, every r1_every-th D step, scaled by r1_every (StyleGAN2)
+    "anchor_weight": 0.0,  # pulls the conversion's anchor_dims towards the statistics transform (not in the papers); 0: off
+    "anchor_dims": [1, 4],  # [first, last] feature dimensions of that pull (c1-c4: spectral tilt, broad envelope)
 }
 
 
@@ -79,12 +82,26 @@ class StarGANVC(MultiDomainObjective):
                          cycle_weight=loss["cycle_weight"], identity_weight=loss["identity_weight"],
                          gp_weight=loss["gp_weight"], identity_mode=loss["identity_mode"],
                          reconstruction=loss["reconstruction"], r1_gamma=loss["r1_gamma"], r1_every=loss["r1_every"])
+        self.anchor_weight = Schedule(loss["anchor_weight"], "loss.anchor_weight")
+        self.anchor_dims = slice(loss["anchor_dims"][0], loss["anchor_dims"][1] + 1)
         self.version = version
         self.speakers = list(speakers)
         self.stats = {s: stats[s] for s in speakers}
         self.features = features
         self.model_cfg = dict(model)
         self.sample_utterance = sample_utterance  # (speaker, WorldFeatures) of a test utterance
+
+    def generator_losses(self, batch, out, step):
+        """The multi-domain objective's losses, plus the anchor term where ``loss.anchor_weight`` > 0:
+        the distance, in ``anchor_dims``, between the conversion and its input. Features are
+        normalised per speaker, so the input is what the statistics transform would output."""
+        losses = super().generator_losses(batch, out, step)
+        w = self.anchor_weight(step)
+        if w > 0:
+            dims = self.anchor_dims
+            losses["anchor"] = self.recon(out["fake"][:, dims].float(), batch["x"][:, dims].float())
+            losses["total"] = losses["total"] + w * losses["anchor"]
+        return losses
 
     def metadata(self) -> dict:
         return {"family": "stargan_vc", "version": self.version, "speakers": list(self.speakers),
@@ -170,6 +187,12 @@ def check(cfg: dict) -> None:
     if cfg["loss"]["identity_mode"] not in ("source", "target"):
         raise ConfigError(f"config key 'loss.identity_mode': expected source or target, got {cfg['loss']['identity_mode']!r}")
     reconstruction_loss(cfg["loss"]["reconstruction"], "config key 'loss.reconstruction'")
+    dims, spectral_dim = cfg["loss"]["anchor_dims"], cfg["features"]["spectral_dim"]
+    if (not isinstance(dims, list) or len(dims) != 2 or not all(isinstance(d, int) and not isinstance(d, bool)
+                                                                  for d in dims)
+            or not 0 <= dims[0] <= dims[1] < spectral_dim):
+        raise ConfigError(f"config key 'loss.anchor_dims': expected [first, last] feature dimensions with "
+                          f"0 <= first <= last < features.spectral_dim ({spectral_dim}), got {dims!r}")
     norm = cfg["model"]["norm"]
     if norm not in ("instance", "batch"):
         raise ConfigError(f"config key 'model.norm': expected instance or batch, got {norm!r}")
@@ -182,7 +205,7 @@ FAMILY = register(Family(
     name="stargan_vc", tasks=tuple(VERSIONS), defaults=lambda task: vc_defaults(MODEL_DEFAULTS, LOSS_DEFAULTS),
     build=build_task, load=load_generator, synthetic=synthetic,
     types={**VC_TYPES, "model.middle_channels": int,
-           **{f"loss.{k}": "schedule" for k in ("cls_weight", "cycle_weight", "identity_weight")}},
+           **{f"loss.{k}": "schedule" for k in ("cls_weight", "cycle_weight", "identity_weight", "anchor_weight")}},
     minimums=[*VC_MINIMUMS, ("model.middle_channels", 2)], check=check,
     description="many-to-many non-parallel voice conversion with one model (StarGAN-VC, StarGAN-VC2)",
 ))
