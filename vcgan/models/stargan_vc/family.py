@@ -188,9 +188,8 @@ def check(cfg: dict) -> None:
         raise ConfigError(f"config key 'loss.identity_mode': expected source or target, got {cfg['loss']['identity_mode']!r}")
     reconstruction_loss(cfg["loss"]["reconstruction"], "config key 'loss.reconstruction'")
     dims, spectral_dim = cfg["loss"]["anchor_dims"], cfg["features"]["spectral_dim"]
-    if (not isinstance(dims, list) or len(dims) != 2 or not all(isinstance(d, int) and not isinstance(d, bool)
-                                                                  for d in dims)
-            or not 0 <= dims[0] <= dims[1] < spectral_dim):
+    whole = isinstance(dims, list) and len(dims) == 2 and all(type(d) is int for d in dims)  # bool is not int here
+    if not (whole and 0 <= dims[0] <= dims[1] < spectral_dim):
         raise ConfigError(f"config key 'loss.anchor_dims': expected [first, last] feature dimensions with "
                           f"0 <= first <= last < features.spectral_dim ({spectral_dim}), got {dims!r}")
     norm = cfg["model"]["norm"]
