@@ -38,7 +38,7 @@ def test_stargan_recipe_all_stages_generic_layout(tiny_corpus, tmp_path):
     script = _recipe_copy(tmp_path, "stargan_vc2")
     _generic_corpus(tiny_corpus, tmp_path / "data", ["kal", "ked", "slt"])
     _run(script, "--corpus", "data/train", "--test-root", "data/test", "--speakers", "kal ked slt", "--tag", "t",
-         "--jobs", "2", "--", *TINY)
+         "--jobs", "2", "--anchor", "1-4=0.5", "--", *TINY)
     ev = script.parent / "exp" / "t" / "eval"
     for system in ("no_conversion", "statistics_transform", "model", "model_calibrated", "model_anchored"):
         report = json.loads((ev / f"{system}.json").read_text())
@@ -68,9 +68,9 @@ def test_stargan_recipe_vcc2018_layout(tiny_corpus, tmp_path):
             for i, f in enumerate(sorted((tiny_corpus / spk / split).glob("*.flac"))):
                 shutil.copy(f, root / sub / vcc / f"{first + i}.flac")
     _run(script, "--corpus", str(root), "--speakers", "VCC2SM1 VCC2SF1", "--tag", "t", "--jobs", "2",
-         "--stop-stage", "3", "--anchor", "none", "--", *TINY)  # scoring is the generic-layout test's
+         "--stop-stage", "3", "--", *TINY)  # scoring is the generic-layout test's
     converted = script.parent / "exp" / "t" / "converted"
-    assert not (converted / "model_anchored").exists()  # --anchor none
+    assert not (converted / "model_anchored").exists()  # only with --anchor
     for system in ("model", "model_calibrated", "statistics_transform", "no_conversion"):
         found = {d.name: len(list(d.glob("*.*"))) for d in (converted / system).iterdir()}
         assert found == {"VCC2SM1_to_VCC2SF1": 2, "VCC2SF1_to_VCC2SM1": 2}, (system, found)

@@ -8,7 +8,8 @@
 #   ./run.sh --corpus /data/mywavs --speakers "a b c" --test-root /data/test   # /data/test/<spk>/*.wav
 #   ./run.sh --conf conf/stargan_vc.yaml                 # StarGAN-VC (v1) instead
 #   ./run.sh --calibrate false                           # skip the calibrated conversions (model_calibrated, model_anchored)
-#   ./run.sh --anchor 1=0.5                              # model_anchored averages c1 only (default c1-c4), or none to skip it
+#   ./run.sh --anchor 1-4=0.5                            # also model_anchored: calibrated, c1-c4 averaged with the statistics
+#                                                        # transform's (for models trained without loss.anchor_weight)
 #   ./run.sh --shift-average 1                           # convert with one alignment to the generator's time stride (default: all 4)
 set -euo pipefail
 . "$(cd "$(dirname "$0")" && pwd)/../common/recipe.sh"   # helpers shared by the recipes
@@ -23,7 +24,7 @@ tag=""
 test_root=""     # <test_root>/<speaker>/ holds each speaker's test files (same names across speakers)
 jobs=""
 calibrate=true   # also convert with the output re-standardised per direction (vcgan convert --calibrate)
-anchor=1-4=0.5   # and calibrated with c1-c4 averaged with the statistics transform's (vcgan convert --anchor), or none
+anchor=none      # or DIMS=W: also calibrated with those dims averaged with the statistics transform's (vcgan convert --anchor)
 shift_average=4  # model conversions averaged over the input delayed by 0..3 frames (vcgan convert --shift-average)
 
 parse_options "$0" "$@"
