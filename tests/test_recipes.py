@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from conftest import ROOT
 
 TINY = ["model.channels=8", "model.disc_channels=8", "data.segment_frames=32", "data.batch_size=2",
@@ -160,3 +162,36 @@ def test_postfilter_recipe_trains_filters_and_evaluates_on_given_pairs(tmp_path)
     assert "stage 4" not in proc.stdout
     report = json.loads((script.parent / "exp" / "mcep" / "eval" / "dev" / "postfilter.json").read_text())
     assert report["files"] == 1 and report["natural_dir"].endswith("natural/dev")
+
+
+@pytest.mark.parametrize("name, stages, first_call", [
+    ("cyclegan_vc2", ("1", "2"), "prepare"), ("stargan_vc2", ("1", "2"), "prepare"),
+    ("gan_postfilter", ("3", "4"), "prepare"), ("image_cyclegan", ("2", "2"), "train"),
+    ("image_stargan", ("2", "2"), "train"), ("pix2pix", ("2", "2"), "train")])
+def test_recipes_survive_being_edited_while_they_run(tmp_path, name, stages, first_call):
+    """Editing run.sh during a long run (a common habit with stage-based recipes) must not change that
+    run: bash reads a script as it goes, so each recipe is one compound command, read whole first.
+    A stand-in `vcgan` inserts a line at the top of the running script at its first call; without the
+    braces bash then runs whatever its old read offset points at (garbage, or earlier stages again)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    log = tmp_path / "calls.log"
+    fake = bin_dir / "vcgan"
+    fake.write_text("#!/usr/bin/env bash\n"
+                    f'echo "$1" >> "{log}"\n'
+                    'script="$RECIPE_UNDER_TEST"\n'
+                    'if [ ! -e "$script.edited" ]; then\n'
+                    '  touch "$script.edited"\n'
+                    '  { head -n 1 "$script"; printf "# an edit made while the recipe runs %.0s" {1..40}; echo;\n'
+                    '    tail -n +2 "$script"; } > "$script.new"\n'
+                    '  cat "$script.new" > "$script"   # in place: the running shell keeps its file offset\n'
+                    'fi\n')
+    fake.chmod(0o755)
+    script = _recipe_copy(tmp_path, name)
+    env = dict(os.environ, PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}", RECIPE_UNDER_TEST=str(script))
+    proc = subprocess.run(["bash", str(script), "--stage", stages[0], "--stop-stage", stages[1]],
+                          capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert proc.returncode == 0, (proc.stdout, proc.stderr)
+    assert (script.parent / "run.sh.edited").exists()  # the edit happened during the run
+    calls = log.read_text().split()
+    assert calls == ([first_call] if first_call != "train" else []) + ["train"], calls  # each stage once

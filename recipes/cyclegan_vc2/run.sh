@@ -10,6 +10,7 @@
 #   ./run.sh --stage 3 --stop-stage 4          # re-run conversion and evaluation only
 #   ./run.sh --calibrate false                 # skip the calibrated conversion (model_calibrated)
 set -euo pipefail
+{   # the whole script is read before it runs, so editing it cannot change a run in progress
 . "$(cd "$(dirname "$0")" && pwd)/../common/recipe.sh"   # helpers shared by the recipes
 
 stage=0
@@ -90,3 +91,5 @@ if stage_on 4; then
   cat "$expdir/eval/comparison.md" "${tables[@]}" > "$expdir/eval/summary.md"
   echo "summary: $expdir/eval/summary.md"
 fi
+exit
+}

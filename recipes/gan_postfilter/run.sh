@@ -14,6 +14,7 @@
 #   ./run.sh --pairs /data/mytts              # your own ROOT/{synthetic,natural}/{train,test}/*.wav: stages 3-6
 #   ./run.sh --stage 5 --eval-set dev         # judge on the development sentences (tune there, report test)
 set -euo pipefail
+{   # the whole script is read before it runs, so editing it cannot change a run in progress
 . "$(cd "$(dirname "$0")" && pwd)/../common/recipe.sh"   # helpers shared by the recipes
 
 stage=0
@@ -93,3 +94,5 @@ if stage_on 6; then
   fi
   echo "summary: $expdir/eval/$eval_set/postfilter.md"
 fi
+exit
+}

@@ -8,6 +8,7 @@
 #                                                    # or --layout folders: ROOT/{train,test}/<domain>/*.png
 #   ./run.sh --stage 3                               # evaluate the trained model again
 set -euo pipefail
+{   # the whole script is read before it runs, so editing it cannot change a run in progress
 . "$(cd "$(dirname "$0")" && pwd)/../common/recipe.sh"   # helpers shared by the recipes
 
 stage=0
@@ -22,3 +23,5 @@ max_eval_images=""
 train_args=()         # extra key=value overrides after --
 
 . "$(dirname "$0")/../common/image_recipe.sh"
+exit
+}

@@ -12,6 +12,7 @@
 #                                                        # transform's (for models trained without loss.anchor_weight)
 #   ./run.sh --shift-average 1                           # convert with one alignment to the generator's time stride (default: all 4)
 set -euo pipefail
+{   # the whole script is read before it runs, so editing it cannot change a run in progress
 . "$(cd "$(dirname "$0")" && pwd)/../common/recipe.sh"   # helpers shared by the recipes
 
 stage=0
@@ -113,3 +114,5 @@ if stage_on 4; then
   cat "$expdir/eval/comparison.md" "${tables[@]}" > "$expdir/eval/summary.md"
   echo "summary: $expdir/eval/summary.md"
 fi
+exit
+}
