@@ -190,7 +190,7 @@ def test_recipes_survive_being_edited_while_they_run(tmp_path, name, stages, fir
     script = _recipe_copy(tmp_path, name)
     env = dict(os.environ, PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}", RECIPE_UNDER_TEST=str(script))
     proc = subprocess.run(["bash", str(script), "--stage", stages[0], "--stop-stage", stages[1]],
-                          capture_output=True, text=True, env=env, cwd=tmp_path)
+                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
     assert proc.returncode == 0, (proc.stdout, proc.stderr)
     assert (script.parent / "run.sh.edited").exists()  # the edit happened during the run
     calls = log.read_text().split()
