@@ -12,10 +12,11 @@ from pathlib import Path
 
 import torch
 
-from vcgan.conversion import SpeakerStats, convert_features
+import vcgan
+from vcgan.models.voice_conversion.pipeline import SpeakerStats, convert_features
 from vcgan.engine.precision import hardware_summary
 from vcgan.features import analyze, load_audio, synthesize
-from vcgan.inference import Converter
+from vcgan.models.voice_conversion.converter import Converter
 
 
 def main(argv=None):
@@ -28,7 +29,7 @@ def main(argv=None):
     ap.add_argument("--chunk-frames", type=int, default=None)
     ap.add_argument("--shift-average", type=int, default=1, help="average over this many frame shifts (vcgan convert's)")
     a = ap.parse_args(argv)
-    conv = Converter.from_checkpoint(a.checkpoint).shift_averaged(a.shift_average)
+    conv = vcgan.load(a.checkpoint).raw.shift_averaged(a.shift_average)
     cfg = conv.features
     mapping = conv._mapping_for(a.source, a.target)
     src, tgt = SpeakerStats.from_dict(conv.stats[a.source]), SpeakerStats.from_dict(conv.stats[a.target])

@@ -50,7 +50,7 @@ def main(argv=None):
           f"{where}: {dt:.3f} s/step, peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
 
     from vcgan.models.gan_postfilter import load_postfilter
-    from vcgan.postfilter import SpeechPostfilter
+    from vcgan.models.gan_postfilter.apply import SpeechPostfilter
 
     pf = SpeechPostfilter(load_postfilter(model.metadata(), model.state_dict()), model.metadata())
     files = list_audio(a.files)

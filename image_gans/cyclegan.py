@@ -2,16 +2,18 @@
 cycle-consistent objective + a ResNet generator and a PatchGAN per direction."""
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from vcgan.engine.data import ResumableLoader
 from vcgan.engine.distributed import launch_rank_world
 from vcgan.engine.objectives import CycleConsistentObjective
 from vcgan.engine.registry import Family, register
-from vcgan.errors import ConfigError
+from vcgan.errors import ConfigError, VcganError
 
 from .data import ImageDataError
-from .grid import make_grid
+from .grid import make_grid, save_grid
+from .translate import Translator
 from .networks import NORMS, PatchDiscriminator, ResnetGenerator
 from .sources import (IMAGE_DATA_DEFAULTS, IMAGE_DATA_TYPES, check_domains, fashion_mnist_domains, folder_domains,
                       image_set, resize_set)
@@ -139,6 +141,40 @@ def load_generator(meta: dict, state: dict | None, direction: str = "ab") -> tor
     return g.eval()
 
 
+class CycleGANTranslator(Translator):
+    """Either direction of a CycleGAN: the target domain picks the generator."""
+
+    def networks(self, state):
+        return {d: load_generator(self.meta, state, d) for d in ("ab", "ba")}
+
+    def details(self):
+        a, b = self.domains
+        return {**super().details(), "maps": f"{a} <-> {b} (unpaired)"}
+
+    def check_target(self, target):
+        a, b = self.domains
+        if target not in (a, b):
+            raise VcganError(f"give --target {b} (from {a}) or --target {a} (from {b})")
+
+    def translate_batch(self, x, target):
+        return self.nets["ab" if target == self.domains[1] else "ba"](x)
+
+    def domain_images(self, split):
+        return load_images(self.config, split)
+
+    def score_test(self, report, cls, untrained, limit, out_dir):
+        from .evaluate import as_tensor, score_direction
+
+        test, train = load_images(self.config, "test"), load_images(self.config, "train")
+        a_name, b_name = self.domains
+        rows = []
+        for src, trg in ((a_name, b_name), (b_name, a_name)):
+            x, real = as_tensor(limit(test[src])), limit(test[trg])
+            y = score_direction(report, f"{src}->{trg}", cls, self, untrained, x, trg, real, train[trg][: len(real)])
+            rows += [x[:8], y[:8]]
+        save_grid(out_dir / "grid.png", rows)
+
+
 def check(cfg: dict) -> None:
     if cfg["model"]["norm"] not in NORMS:
         raise ConfigError(f"config key 'model.norm': expected one of {NORMS}, got {cfg['model']['norm']!r}")
@@ -152,8 +188,8 @@ def defaults(task: str) -> dict:
 
 
 FAMILY = register(Family(
-    name="image_cyclegan", tasks=("image_cyclegan",), defaults=defaults, build=build, load=load_generator,
-    synthetic=synthetic, check=check,
+    name="image_cyclegan", tasks=("image_cyclegan",), defaults=defaults, build=build,
+    load=CycleGANTranslator.loader(), applies="translate", synthetic=synthetic, check=check,
     types={**IMAGE_DATA_TYPES, "model.blocks": int, "model.d_layers": int,
            **{f"loss.{k}": "schedule" for k in ("cycle_weight", "identity_weight")}},
     minimums=[("data.batch_size", 1), ("model.ngf", 1), ("model.ndf", 1), ("loss.pool_size", 0),

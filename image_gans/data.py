@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import os
 import struct
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -118,6 +119,8 @@ def read_image(path, size: int | tuple[int, int] | None = None, channels: int | 
                 if im.size != (hw[1], hw[0]):
                     im = im.resize((hw[1], hw[0]), Image.BICUBIC)
             return np.asarray(im, dtype=np.uint8)
+    except Image.DecompressionBombError as exc:  # more than twice PIL's pixel limit
+        raise ImageDataError(f"{path}: image too large to open safely ({exc})") from None
     except (UnidentifiedImageError, OSError, ValueError) as exc:
         raise ImageDataError(f"{path}: not a readable image ({exc})") from None
 
@@ -137,7 +140,14 @@ def write_image(path, x: torch.Tensor) -> Path:
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(to_uint8(x)).save(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:  # never a half-written image: written beside it, then renamed
+        Image.fromarray(to_uint8(x)).save(tmp, format=(path.suffix.lstrip(".").upper() or "PNG").replace("JPG", "JPEG"))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
     return path
 
 

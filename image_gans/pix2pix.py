@@ -15,7 +15,8 @@ from vcgan.engine.registry import Family, register
 from vcgan.errors import ConfigError
 
 from .data import ImageDataError, ImageSet, PairedImages, list_images, read_image
-from .grid import make_grid
+from .grid import make_grid, save_grid
+from .translate import Translator
 from .networks import NORMS, PatchDiscriminator, UnetGenerator
 from .sources import IMAGE_DATA_DEFAULTS, IMAGE_DATA_TYPES, fashion_mnist_domains, resize_set
 
@@ -152,6 +153,48 @@ def load_generator(meta: dict, state: dict | None) -> torch.nn.Module:
     return g.eval()
 
 
+class Pix2PixTranslator(Translator):
+    """A paired translator: one input domain, one output domain, no target to choose."""
+
+    def networks(self, state):
+        return {"g": load_generator(self.meta, state)}
+
+    def details(self):
+        return {**super().details(), "maps": "input images (e.g. edge maps) -> output images (paired)"}
+
+    def translate_batch(self, x, target):
+        return self.nets["g"](x)
+
+    def domain_images(self, split):
+        """Inputs and targets as two domains (the classifier tells outputs from inputs)."""
+        xs, ys = load_pairs(self.config, split)
+        ch = ys.shape[-1] if ys.ndim == 4 else 1
+        if ch == 3 and xs.ndim == 3:
+            xs = np.repeat(xs[..., None], 3, axis=-1)
+        return {"input": xs, "target": ys}
+
+    def score_test(self, report, cls, untrained, limit, out_dir):
+        from .evaluate import add_interval, as_tensor, pair_stats
+        from .metrics import features, psnr_ssim_l1
+
+        xs, ys = load_pairs(self.config, "test")
+        x, y = as_tensor(limit(xs)), as_tensor(limit(ys))
+        _, train_y = load_pairs(self.config, "train")
+        rf = features(cls, y)
+        per_image = {}
+        for name, out in {"model": self.translate(x), "untrained generator": untrained.translate(x)}.items():
+            report["systems"][name] = {"test": {**pair_stats(cls, limit(ys), out, rf), **psnr_ssim_l1(out, y)}}
+            per_image[name] = psnr_ssim_l1(out, y, per_image=True)
+        for m in ("psnr", "ssim", "l1"):
+            add_interval(report, "model - untrained generator", "test", m, per_image["model"][m],
+                         per_image["untrained generator"][m])
+        # the floor draws training targets at random: the training split is ordered by class
+        pick = np.random.default_rng(0).choice(len(train_y), min(len(y), len(train_y)), replace=False)
+        report["systems"]["real vs real (floor)"] = {"test": pair_stats(cls, limit(ys), as_tensor(train_y[pick]), rf)}
+        xs8 = x[:8] if x.shape[1] == y.shape[1] else x[:8, :1].expand(-1, y.shape[1], -1, -1)
+        save_grid(out_dir / "grid.png", [xs8, self.translate(x[:8]), y[:8]])
+
+
 def check(cfg: dict) -> None:
     if cfg["model"]["norm"] not in NORMS:
         raise ConfigError(f"config key 'model.norm': expected one of {NORMS}, got {cfg['model']['norm']!r}")
@@ -162,7 +205,7 @@ FAMILY = register(Family(
     name="pix2pix", tasks=("pix2pix",), defaults=lambda task: {
         "data": {**IMAGE_DATA_DEFAULTS, "layout": "fashion_mnist"}, "model": dict(MODEL_DEFAULTS),
         "loss": dict(LOSS_DEFAULTS), "train": dict(TRAIN_DEFAULTS)},
-    build=build, load=load_generator, synthetic=synthetic, check=check,
+    build=build, load=Pix2PixTranslator.loader(), applies="translate", synthetic=synthetic, check=check,
     types={**IMAGE_DATA_TYPES, "model.down": int, "model.d_layers": int,
            **{f"loss.{k}": "schedule" for k in ("recon_weight", "adv_weight")}},
     minimums=[("data.batch_size", 1), ("model.ngf", 1), ("model.ndf", 1), ("data.image_size", 8)],

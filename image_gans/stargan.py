@@ -13,10 +13,11 @@ from vcgan.engine.data import ResumableLoader
 from vcgan.engine.distributed import launch_rank_world
 from vcgan.engine.objectives import MultiDomainObjective
 from vcgan.engine.registry import Family, register
-from vcgan.errors import ConfigError
+from vcgan.errors import ConfigError, VcganError
 
 from .data import DomainImages, ImageDataError, ImageSet, list_images, read_image
-from .grid import make_grid
+from .grid import make_grid, save_grid
+from .translate import Translator
 from .sources import IMAGE_DATA_DEFAULTS, IMAGE_DATA_TYPES, check_domains, fashion_mnist_domains, resize_set
 from .networks import StarGANDiscriminator, StarGANGenerator
 
@@ -169,11 +170,62 @@ def load_generator(meta: dict, state: dict | None) -> torch.nn.Module:
     return g.eval()
 
 
+class StarGANTranslator(Translator):
+    """One generator, conditioned on the target domain's code."""
+
+    def networks(self, state):
+        return {"g": load_generator(self.meta, state)}
+
+    def details(self):
+        kind = "attributes" if self.meta.get("attributes") else "domains"
+        return {**super().details(), "maps": f"any image into any of its {len(self.domains)} {kind}"}
+
+    def check_target(self, target):
+        if target is None:
+            raise VcganError(f"give --target, one of {', '.join(self.domains)}")
+        if target not in self.domains:
+            raise VcganError(f"unknown target domain {target!r}; this model knows {', '.join(self.domains)}")
+
+    def target_code(self, target: str, n: int) -> torch.Tensor:
+        i = self.domains.index(target)
+        if self.meta.get("attributes"):
+            return torch.eye(len(self.domains))[i].expand(n, -1).to(self.device)
+        return torch.full((n,), i, dtype=torch.long, device=self.device)
+
+    def translate_batch(self, x, target):
+        return self.nets["g"](x, None, self.target_code(target, len(x)))
+
+    def domain_images(self, split):
+        images, labels, attributes = load_labelled(self.config, split)
+        if attributes:
+            raise VcganError("attribute domains (CelebA) are not measured by a domain classifier yet")
+        return {d: images[labels == i] for i, d in enumerate(self.domains)}
+
+    def score_test(self, report, cls, untrained, limit, out_dir):
+        from .evaluate import as_tensor, score_direction
+
+        images, labels, attributes = load_labelled(self.config, "test")
+        tr_images, tr_labels, _ = load_labelled(self.config, "train")
+        domains = self.domains
+        if attributes:
+            raise VcganError("evaluate-images measures single-label domains; attribute domains are not scored yet")
+        by_domain = [limit(images[labels == t]) for t in range(len(domains))]
+        rows = [as_tensor(np.concatenate([d[:2] for d in by_domain])[:8])]
+        for t, trg in enumerate(domains):
+            x = as_tensor(np.concatenate([d for s, d in enumerate(by_domain) if s != t]))
+            sources = np.concatenate([[domains[s]] * len(d) for s, d in enumerate(by_domain) if s != t])
+            real = by_domain[t]
+            floor = tr_images[tr_labels == t][: len(real)]
+            score_direction(report, f"->{trg}", cls, self, untrained, x, trg, real, floor, sources)
+            rows.append(self.translate(rows[0], trg))
+        save_grid(out_dir / "grid.png", rows)
+
+
 FAMILY = register(Family(
     name="image_stargan", tasks=("image_stargan",), defaults=lambda task: {
         "data": {**IMAGE_DATA_DEFAULTS, "domains": ["t-shirt", "pullover", "shirt", "coat"]},
         "model": dict(MODEL_DEFAULTS), "loss": dict(LOSS_DEFAULTS), "train": TRAIN_DEFAULTS},
-    build=build, load=load_generator, synthetic=synthetic,
+    build=build, load=StarGANTranslator.loader(), applies="translate", synthetic=synthetic,
     types={**IMAGE_DATA_TYPES, "model.d_layers": int,
            **{f"loss.{k}": "schedule" for k in ("cls_weight", "cycle_weight", "identity_weight")}},
     minimums=[("data.batch_size", 1), ("model.conv_dim", 1), ("model.blocks", 0), ("data.image_size", 8)],

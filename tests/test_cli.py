@@ -278,8 +278,10 @@ def test_demo_end_to_end_reports_verdict_and_only_files_it_wrote(tiny_corpus, tm
     assert "precision fp32" in text or "precision bf16" in text
     assert "Verdict: CycleGAN-VC2 is" in text and "than the statistics transform" in text
     assert "Only 2 training steps ran" in text and "vcgan demo --minutes" in text
-    assert "| CycleGAN-VC2, calibrated |" in text and "Calibrated (`vcgan convert --calibrate`)" in text
-    assert len(list(Path(report["calibrated_dir"]).glob("*.wav"))) == 2
+    assert "| CycleGAN-VC2, uncalibrated |" in text and "Uncalibrated (`vcgan convert --no-calibrate`)" in text
+    assert len(list(Path(report["uncalibrated_dir"]).glob("*.wav"))) == 2
+    # the headline is what `vcgan convert` applies by default: the stored calibration
+    assert report["results"]["CycleGAN-VC2"]["mcd"] != report["results"]["CycleGAN-VC2, uncalibrated"]["mcd"]
     for path in (report["training_curves_png"], report["spectrogram_png"]):
         assert Path(path).is_file() and str(path) in text  # named, and written (2 steps < log_every)
 
@@ -292,8 +294,8 @@ def test_demo_verdict_wording():
         "Verdict: CycleGAN-VC2 is better than the statistics transform on the test set (7.50 vs 9.20 dB MCD, 1.70 dB lower).")
     assert "equal to within 0.01 dB" in demo_verdict(long_run, 9.201, 9.2, 10)
     assert "not better" in demo_verdict(long_run, 9.3, 9.2, 10) and "0.10 dB higher" in demo_verdict(long_run, 9.3, 9.2, 10)
-    with_cal = demo_verdict(long_run, 8.77, 9.20, 10, calibrated_mcd=7.73)
-    assert with_cal.endswith("Calibrated (`vcgan convert --calibrate`): 7.73 dB, better (1.47 dB lower).")
+    with_raw = demo_verdict(long_run, 7.73, 9.20, 10, uncalibrated_mcd=8.77)
+    assert with_raw.endswith("Uncalibrated (`vcgan convert --no-calibrate`): 8.77 dB, better (0.43 dB lower).")
     short = demo_verdict({"steps": 11, "sec_per_step": 59.7, "precision": "bf16"}, 9.19, 9.20, 10)
     assert "Only 11 training steps ran (59.7 s/step" in short and "about 199 min" in short and "--minutes 239" in short
 

@@ -2,12 +2,13 @@ import numpy as np
 import pytest
 import torch
 
+import vcgan
 from conftest import tiny_config
-from vcgan.conversion import SpeakerStats, apply_in_chunks, convert_features
+from vcgan.models.voice_conversion.pipeline import SpeakerStats, apply_in_chunks, convert_features
 from vcgan.engine.trainer import Trainer
 from vcgan.features import FeatureConfig, analyze, load_audio
 from vcgan.errors import CheckpointError
-from vcgan.inference import Converter
+from vcgan.models.voice_conversion.converter import Converter
 from vcgan.training import build
 
 
@@ -51,7 +52,7 @@ def tiny_checkpoint(tiny_feats, tmp_path_factory):
 @pytest.mark.parametrize("seconds", [0.37, 2.013, 9.5])
 def test_convert_any_length(tiny_checkpoint, demo_corpus, seconds, tmp_path):
     """Short, odd and long inputs keep their length; chunked and whole conversion agree closely."""
-    conv = Converter.from_checkpoint(tiny_checkpoint)
+    conv = vcgan.load(tiny_checkpoint).raw
     speech = np.concatenate([load_audio(p, 16000) for p in sorted((demo_corpus / "kal" / "test").glob("*.flac"))[:4]])
     x = speech[: int(seconds * 16000)]
     whole = conv.convert_array(x, "kal", "slt")
@@ -73,7 +74,7 @@ def test_convert_any_length(tiny_checkpoint, demo_corpus, seconds, tmp_path):
 
 
 def test_convert_single_file_to_path(tiny_checkpoint, demo_corpus, tmp_path):
-    conv = Converter.from_checkpoint(tiny_checkpoint)
+    conv = vcgan.load(tiny_checkpoint).raw
     out = conv.convert_paths(demo_corpus / "kal" / "test" / "test_001.flac", tmp_path / "one.wav", "kal", "slt",
                              progress=False)
     assert out == [tmp_path / "one.wav"] and out[0].is_file()
@@ -85,7 +86,7 @@ def test_weights_that_do_not_fit_the_networks_name_the_checkpoint(tiny_checkpoin
     state["model"][key] = torch.zeros(3)  # misshapen, as from another layout of the model
     old = tmp_path / "other.pt"
     torch.save(state, old)
-    conv = Converter.from_checkpoint(old)
+    conv = vcgan.load(old).raw
     with pytest.raises(CheckpointError, match=f"{old}: its .* weights do not fit"):
         conv.convert_array(np.zeros(16000, np.float32), "kal", "slt")
 

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 import torch
 
+import vcgan
 from conftest import tiny_config
 from vcgan.models.cyclegan_vc import DiscriminatorVC1, GeneratorVC1, GeneratorVC2, PatchDiscriminator
 from vcgan.engine.trainer import Trainer
@@ -42,7 +43,7 @@ def test_cyclegan_vc_discriminator_gives_one_score_per_segment_as_in_the_paper(f
 
 def test_cyclegan_vc_trains_end_to_end_and_converts(tiny_feats, demo_corpus, tmp_path):
     from vcgan.features.audio import load_audio
-    from vcgan.inference import Converter
+    from vcgan.models.voice_conversion.converter import Converter
     from vcgan.training import train
 
     cfg = tiny_config(tiny_feats, tmp_path, task="cyclegan_vc", **{"features.spectral_dim": 36})
@@ -50,7 +51,7 @@ def test_cyclegan_vc_trains_end_to_end_and_converts(tiny_feats, demo_corpus, tmp
     assert summary["steps"] == 3
     rows = (tmp_path / "train_log.jsonl").read_text().splitlines()
     assert len(rows) == 3 and '"g/identity"' in rows[0] and '"g/adv2"' not in rows[0]
-    conv = Converter.from_checkpoint(summary["checkpoint"])
+    conv = vcgan.load(summary["checkpoint"]).raw
     x = load_audio(sorted((demo_corpus / "kal" / "test").glob("*.flac"))[0], 16000)[:12000]
     y = conv.convert_array(x, "kal", "slt")
     assert np.isfinite(y).all() and abs(len(y) - len(x)) <= 81

@@ -3,8 +3,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 
-def test_torchrun_gloo_data_parallel(tiny_feats, tmp_path):
+from conftest import tiny_config
+from vcgan.errors import CheckpointError
+from vcgan.training import train
+
+
+def test_torchrun_gloo_data_parallel_and_no_resume_under_another_world_size(tiny_feats, tmp_path):
     """Two CPU processes (gloo): identical parameters after training, different data per rank."""
     here = Path(__file__).parent
     env = dict(os.environ, PYTHONPATH=str(here) + os.pathsep + os.environ.get("PYTHONPATH", ""), OMP_NUM_THREADS="1")
@@ -14,3 +20,8 @@ def test_torchrun_gloo_data_parallel(tiny_feats, tmp_path):
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "rank 0 ok" in proc.stdout and "rank 1 ok" in proc.stdout
     assert (tmp_path / "run" / "checkpoints" / "latest.pt").is_file()
+    # resuming that 2-process run in one process would give this rank rank 0's sample stream and
+    # drop rank 1's: refused, with the reason and the fix
+    cfg = tiny_config(tiny_feats, tmp_path / "run", **{"train.steps": 5})
+    with pytest.raises(CheckpointError, match=r"written by a run of 2 process\(es\), resumed by 1: .*resume with 2"):
+        train(cfg)

@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from vcgan.engine import AdversarialLoss, GANModel, Schedule, Step, gradient_penalty, linear_decay, lr_factor, r1_penalty
+from vcgan.engine import AdversarialLoss, GANModel, Schedule, Step, gradient_penalty, lr_factor, r1_penalty
 from vcgan.engine.config import merge, parse_overrides
 from vcgan.errors import ConfigError
 from vcgan.nn import GLU, NarrowConv2d, PixelShuffle1d
@@ -120,8 +120,8 @@ def test_schedule_piecewise_and_lr_decay():
     s = Schedule([[0, 5.0], [10000, 0.0]])
     assert s(0) == 5.0 and s(9999) == 5.0 and s(10000) == 0.0
     assert Schedule(2.5)(123) == 2.5
-    f = linear_decay(100, 50)
-    assert f(0) == 1.0 and f(50) == 1.0 and f(75) == pytest.approx(0.5) and f(100) == 0.0
+    assert lr_factor(0.0, 0.5) == 1.0 and lr_factor(0.5, 0.5) == 1.0 and lr_factor(0.75, 0.5) == pytest.approx(0.5)
+    assert lr_factor(1.0, 0.5) == 0.0
     with pytest.raises(ConfigError):
         Schedule("often")
 

@@ -11,6 +11,7 @@ import torch
 FIXTURES = Path(__file__).parent / "fixtures"
 sys.path.insert(0, str(FIXTURES))
 from record_engine_fixtures import CHECKPOINT_TASKS, TASKS, run  # noqa: E402
+import vcgan
 
 # deliberate changes since the recording, set back to what was recorded
 RECORDED_WITH = {"cyclegan_vc": {"model.disc_scores": "frame"}}  # the paper's D scores whole segments now
@@ -62,7 +63,7 @@ def test_checkpoints_of_the_previous_format_resume_and_convert(task, tiny_feats,
     from vcgan.engine import load_checkpoint
     from vcgan.engine.trainer import Trainer
     from vcgan.features.audio import load_audio
-    from vcgan.inference import Converter
+    from vcgan.models.voice_conversion.converter import Converter
     from vcgan.training import build
 
     old = FIXTURES / "checkpoints" / CHECKPOINT_TASKS[task]
@@ -83,7 +84,7 @@ def test_checkpoints_of_the_previous_format_resume_and_convert(task, tiny_feats,
         steps = [s["step"] for s in group.optimizer.state_dict()["state"].values()]
         assert steps and all(float(s) == 4 for s in steps), name
 
-    conv = Converter.from_checkpoint(old)
+    conv = vcgan.load(old).raw
     spk = raw["meta"]["speakers"]
     x = load_audio(sorted((demo_corpus / spk[0] / "test").glob("*.flac"))[0], 16000)[:8000]
     y = conv.convert_array(x, spk[0], spk[1])

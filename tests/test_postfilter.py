@@ -5,7 +5,7 @@ import torch
 
 from vcgan.errors import ConfigError, VcganError
 from vcgan.features.stft import BandLayout, STFTConfig, band_merge, band_split, stft_analyze, stft_synthesize
-from vcgan.metrics.postfilter import (global_variance, gv_scaling, log_gv_distance, log_spectral_distance,
+from vcgan.metrics.oversmoothing import (global_variance, gv_scaling, log_gv_distance, log_spectral_distance,
                                       modulation_frequencies, modulation_spectrum, ms_distance)
 
 
@@ -361,7 +361,7 @@ def test_envelope_change_filter_keeps_the_waveform_and_applies_the_change():
 
 def test_untrained_postfilter_filter_synthesis_returns_the_input_waveform(postfilter_corpus, tmp_path):
     from vcgan.features.audio import list_audio, load_audio
-    from vcgan.postfilter import SpeechPostfilter
+    from vcgan.models.gan_postfilter.apply import SpeechPostfilter
     from vcgan.training import build
 
     root, feats_dir = postfilter_corpus

@@ -1,10 +1,11 @@
 import pytest
 import torch
 
+import vcgan
 from conftest import tiny_config
 from vcgan.engine.trainer import Trainer
 from vcgan.errors import CheckpointError, ConfigError, VcganError
-from vcgan.inference import Converter
+from vcgan.models.voice_conversion.converter import Converter
 from vcgan.nn import ConditionalInstanceNorm, pair_code
 from vcgan.models.stargan_vc import (DiscriminatorStarVC, DomainClassifier, GeneratorStarVC, GeneratorStarVC2,
                               ProjectionDiscriminator)
@@ -113,7 +114,7 @@ def test_projection_discriminator_depends_on_the_pair(patch):
 
 
 def test_segment_moments_are_the_per_dimension_mean_and_std_over_frames():
-    from vcgan.models.vc_layers import with_segment_moments
+    from vcgan.models.voice_conversion.layers import with_segment_moments
 
     x = torch.randn(2, 36, 64) * torch.linspace(0.5, 2, 36)[:, None] + 3
     m = with_segment_moments(x)
@@ -124,7 +125,7 @@ def test_segment_moments_are_the_per_dimension_mean_and_std_over_frames():
 
 
 def test_discriminator_with_moments_feeds_them_to_its_first_layer():
-    from vcgan.models.vc_layers import with_segment_moments
+    from vcgan.models.voice_conversion.layers import with_segment_moments
 
     x = torch.randn(2, 36, 64)
     plain = _perturb(ProjectionDiscriminator(36, 3, 8, patch=True))
@@ -317,7 +318,7 @@ def test_checkpoint_without_newer_model_keys_resumes_and_converts(tiny_feats, tm
     save_checkpoint(state, path)
     model, sampler = build(cfg)
     assert Trainer(model, sampler, cfg["train"], cfg["out_dir"], cfg).resume(path)
-    assert Converter.from_checkpoint(path).speakers == ["kal", "ked", "slt"]
+    assert vcgan.load(path).raw.speakers == ["kal", "ked", "slt"]
     # a real difference is still refused, naming the key and both values
     other = tiny_config(tiny_feats, tmp_path / "run", task="stargan_vc2", **{"model.patch_scores": "true"})
     model, sampler = build(other)
@@ -329,7 +330,7 @@ def test_convert_by_speaker_name_and_unknown_name(tiny_feats, tmp_path, demo_cor
     cfg = tiny_config(tiny_feats, tmp_path, task="stargan_vc2", **{"train.steps": 1})
     model, sampler = build(cfg)
     Trainer(model, sampler, cfg["train"], tmp_path, cfg).fit()
-    conv = Converter.from_checkpoint(tmp_path / "checkpoints" / "latest.pt")
+    conv = vcgan.load(tmp_path / "checkpoints" / "latest.pt").raw
     assert conv.speakers == ["kal", "ked", "slt"]
     from vcgan.features import load_audio
 
@@ -370,12 +371,12 @@ def test_calibrated_conversion_has_the_targets_moments_on_training_features(tiny
     import numpy as np
 
     from vcgan.cli import main
-    from vcgan.conversion import SpeakerStats
+    from vcgan.models.voice_conversion.pipeline import SpeakerStats
     from vcgan.features import FeatureStore
 
     ckpt = tiny_stargan_vc2_ckpt
-    conv = Converter.from_checkpoint(ckpt)
-    cal = conv.calibrated(tiny_feats)
+    conv = vcgan.load(ckpt).raw
+    cal = conv.calibrated_on(tiny_feats)
     store = FeatureStore(tiny_feats)
     src = SpeakerStats.from_dict(conv.stats["kal"])
     xs = [torch.from_numpy(src.normalize(u.spectral).T.astype(np.float32))[None] for u in store.utterances("kal")]
@@ -404,7 +405,7 @@ def test_calibrated_conversion_has_the_targets_moments_on_training_features(tiny
     fy["spectral_dim"] = 24
     (other / "features.yaml").write_text(yaml.safe_dump(fy))
     with pytest.raises(VcganError, match="other_feats: features .* differ"):
-        conv.calibrated(other)
+        conv.calibrated_on(other)
 
 
 def test_anchored_calibration_averages_chosen_dimensions_with_the_statistics_transform(tiny_feats, tmp_path, demo_corpus,
@@ -413,39 +414,39 @@ def test_anchored_calibration_averages_chosen_dimensions_with_the_statistics_tra
     target's normalised units) before the re-standardisation; W = 1 gives the transform itself, W = 0 plain
     calibration; other dimensions are untouched."""
     from vcgan.cli import main
-    from vcgan.conversion import SpeakerStats
+    from vcgan.models.voice_conversion.pipeline import SpeakerStats
     from vcgan.features import FeatureStore
-    from vcgan.inference import format_anchor, parse_anchor
+    from vcgan.models.voice_conversion.converter import format_anchor, parse_anchor
 
     ckpt = tiny_stargan_vc2_ckpt
-    conv = Converter.from_checkpoint(ckpt)
+    conv = vcgan.load(ckpt).raw
     src = SpeakerStats.from_dict(conv.stats["kal"])
     xs = [src.model_input(u.spectral) for u in FeatureStore(tiny_feats).utterances("kal")]
 
     def out(c):
         return torch.cat([c._mapping_for("kal", "slt")(x)[0] for x in xs], 1)
 
-    plain, x = out(conv.calibrated(tiny_feats)), torch.cat([x[0] for x in xs], 1)
-    full = out(conv.calibrated(tiny_feats, {1: 1.0}))
+    plain, x = out(conv.calibrated_on(tiny_feats)), torch.cat([x[0] for x in xs], 1)
+    full = out(conv.calibrated_on(tiny_feats, {1: 1.0}))
     torch.testing.assert_close(full[1], x[1], atol=2e-3, rtol=0)  # the input is standardised already (up to ddof)
     torch.testing.assert_close(full[2:], plain[2:])
-    torch.testing.assert_close(out(conv.calibrated(tiny_feats, {1: 0.0})), plain)
+    torch.testing.assert_close(out(conv.calibrated_on(tiny_feats, {1: 0.0})), plain)
     raw = torch.cat([conv._mapping_for("kal", "slt")(x)[0] for x in xs], 1)
-    half = out(conv.calibrated(tiny_feats, {1: 0.5}))
+    half = out(conv.calibrated_on(tiny_feats, {1: 0.5}))
     mixed = 0.5 * x[1] + 0.5 * raw[1]
     torch.testing.assert_close(half[1], (mixed - mixed.mean()) / mixed.std(), atol=1e-4, rtol=0)
-    assert conv.calibrated(tiny_feats, {1: 0.5}).name.endswith("(calibrated, anchored 1=0.5)")
+    assert conv.calibrated_on(tiny_feats, {1: 0.5}).name.endswith("(calibrated, anchored 1=0.5)")
     assert parse_anchor("1=0.5, 2=0.25") == {1: 0.5, 2: 0.25}
     assert parse_anchor("1-4=0.5,6=1") == {1: 0.5, 2: 0.5, 3: 0.5, 4: 0.5, 6: 1.0}
     assert format_anchor(parse_anchor("1-4=0.5,5=0.25,7=0.25")) == "1-4=0.5,5=0.25,7=0.25"
     for bad in ("1", "c1=0.5", "1=half", "1=0.5,1=0.2", "4-1=0.5", "1-4=0.5,3=0.2", "-1=0.5", "1-=0.5"):
         with pytest.raises(VcganError, match="DIM=WEIGHT"):
             parse_anchor(bad)
-    assert conv.calibrated(tiny_feats, parse_anchor("1-4=0.5")).name.endswith("(calibrated, anchored 1-4=0.5)")
+    assert conv.calibrated_on(tiny_feats, parse_anchor("1-4=0.5")).name.endswith("(calibrated, anchored 1-4=0.5)")
     with pytest.raises(VcganError, match="dimensions 0 to"):
-        conv.calibrated(tiny_feats, {99: 0.5})
+        conv.calibrated_on(tiny_feats, {99: 0.5})
     with pytest.raises(VcganError, match="anchor weight 1.5"):
-        conv.calibrated(tiny_feats, {1: 1.5})
+        conv.calibrated_on(tiny_feats, {1: 1.5})
     wav = demo_corpus / "kal" / "test" / "test_003.flac"
     assert main(["convert", "--checkpoint", str(ckpt), "--calibrate", str(tiny_feats), "--anchor", "1=0.5",
                  "--source", "kal", "--target", "slt", str(wav), "-o", str(tmp_path / "a.wav")]) == 0
@@ -461,7 +462,7 @@ def test_shift_average_makes_a_strided_mapping_shift_invariant():
     delaying the input by one frame delays the output by one frame (away from the edges); fn itself does not."""
     import torch.nn.functional as F
 
-    from vcgan.conversion import shift_average
+    from vcgan.models.voice_conversion.pipeline import shift_average
     from vcgan.nn import pad_time
 
     def blocky(x):  # (1, D, T): the mean of each 4-frame block, repeated
@@ -487,11 +488,11 @@ def test_shift_averaged_conversion_end_to_end(tiny_feats, tmp_path, demo_corpus,
     """Converter.shift_averaged(N) / --shift-average N: the mean of the model's outputs over the input delayed by
     0..N-1 frames (first frame repeated, dropped again); composes with --calibrate and --anchor."""
     from vcgan.cli import main
-    from vcgan.conversion import SpeakerStats
+    from vcgan.models.voice_conversion.pipeline import SpeakerStats
     from vcgan.features import FeatureStore
 
     ckpt = tiny_stargan_vc2_ckpt
-    conv = Converter.from_checkpoint(ckpt)
+    conv = vcgan.load(ckpt).raw
     x = SpeakerStats.from_dict(conv.stats["kal"]).model_input(FeatureStore(tiny_feats).utterances("kal")[0].spectral)
     g = conv._mapping_for("kal", "slt")
     manual = sum(g(torch.cat([x[..., :1].expand(-1, -1, k), x], -1))[..., k:] for k in range(3)) / 3
@@ -500,7 +501,7 @@ def test_shift_averaged_conversion_end_to_end(tiny_feats, tmp_path, demo_corpus,
     assert spun.name.endswith("(averaged over 3 frame shifts)") and conv.shift_averaged(1) is conv
     with pytest.raises(VcganError, match="shift-average"):
         conv.shift_averaged(0)
-    cal = spun.calibrated(tiny_feats, {1: 0.5})
+    cal = spun.calibrated_on(tiny_feats, {1: 0.5})
     assert cal.name.endswith("(averaged over 3 frame shifts) (calibrated, anchored 1=0.5)")
     wav = demo_corpus / "kal" / "test" / "test_003.flac"
     args = ["--source", "kal", "--target", "slt", str(wav)]

@@ -47,56 +47,98 @@ def _tasks(a):
             print(f"  task: {task}    (config sections: {sections})")
 
 
-def _translate(a):
-    from image_gans.evaluate import translate_paths
+def _load(path, command: str, used_by: str | None = None):
+    from .families import load
 
-    written = translate_paths(a.checkpoint, a.input, a.output, a.target)
+    return load(path, command, used_by)
+
+
+def _report_skipped(model) -> None:
+    skipped = getattr(model, "skipped", [])
+    for _, why in skipped:  # each message names its file
+        print(f"skipped: {why}", file=sys.stderr)
+    if skipped:
+        print(f"{len(skipped)} input(s) skipped (--skip-bad)", file=sys.stderr)
+
+
+def _info(a):
+    from .engine.inference import describe_text
+    from .families import load
+
+    info = load(a.checkpoint).describe()
+    print(json.dumps(info, indent=1) if a.json else describe_text(info))
+
+
+def _translate(a):
+    model = _load(a.checkpoint, "translate")
+    written = model.apply_paths(a.input, a.output, a.target, skip_bad=a.skip_bad)
     print(f"wrote {len(written)} image(s) to {a.output}")
+    _report_skipped(model)
+
+
+def _fashion_mnist_classifier(path=None, root=None, retrain=False):
+    from image_gans.metrics import load_classifier  # the default dataset's classifier
+
+    return load_classifier(path, root=root, retrain=retrain)
 
 
 def _evaluate_images(a):
-    from image_gans.evaluate import evaluate_checkpoint, markdown
-    from image_gans.metrics import load_classifier
-
-    classifier = load_classifier(a.classifier, root=a.fashion_mnist) if a.classifier or a.fashion_mnist else None
-    report = evaluate_checkpoint(a.checkpoint, a.output, classifier=classifier, max_images=a.max_images)
-    print(markdown(report))
+    model = _load(a.checkpoint, "translate", "evaluate-images")
+    classifier = ((lambda: _fashion_mnist_classifier(a.classifier, a.fashion_mnist))
+                  if a.classifier or a.fashion_mnist else None)
+    model.evaluate(a.output, classifier=classifier, max_images=a.max_images)
+    print((Path(a.output) / "scores.md").read_text())
     print(f"wrote {a.output}/scores.json, scores.md and grid.png")
 
 
 def _classifier(a):
-    from image_gans.metrics import load_classifier
-
-    _, meta = load_classifier(a.out, root=a.fashion_mnist, retrain=True)
-    print(f"classifier: test accuracy {meta['test_accuracy']:.4f} -> {a.out or 'the cache'}")
+    if a.checkpoint:
+        if a.out or a.fashion_mnist:
+            raise VcganError("--checkpoint trains its own dataset's classifier into the cache: no --out/--fashion-mnist")
+        _, meta = _load(a.checkpoint, "translate", "classifier").measure_classifier(retrain=True)
+    else:
+        _, meta = _fashion_mnist_classifier(a.out, a.fashion_mnist, retrain=True)
+    print(f"classifier of {meta['trained_on']}: test accuracy {meta['test_accuracy']:.4f} -> {a.out or 'the cache'}")
 
 
 def _convert(a):
-    from .inference import Converter, parse_anchor, require_shift_count
+    from .models.voice_conversion.converter import Converter, check_chunking, parse_anchor, require_shift_count
 
     if bool(a.checkpoint) == bool(a.feats):
         raise VcganError("give either --checkpoint (trained model) or --feats (statistics transform baseline)")
     if a.calibrate and not a.checkpoint:
         raise VcganError("--calibrate re-standardises a trained model's output: give --checkpoint too")
+    if a.calibrate and a.no_calibrate:
+        raise VcganError("--calibrate FEATS and --no-calibrate exclude each other")
     if a.anchor and not a.calibrate:
         raise VcganError("--anchor averages the model's output with the statistics transform before --calibrate "
                          "re-standardises it: give --calibrate FEATS too")
-    if a.shift_average != 1 and not a.checkpoint:
+    if a.shift_average is not None and not a.checkpoint:
         raise VcganError("--shift-average averages a trained model's output over frame shifts: give --checkpoint too")
-    require_shift_count(a.shift_average)  # before the checkpoint is loaded
+    if a.shift_average is not None:
+        require_shift_count(a.shift_average)  # before the checkpoint is loaded
+    check_chunking(a.chunk_frames, a.chunk_overlap)
     anchor = parse_anchor(a.anchor) if a.anchor else None
-    conv = Converter.from_checkpoint(a.checkpoint) if a.checkpoint else Converter.statistics_transform(a.feats)
-    conv = conv.shift_averaged(a.shift_average)
-    if a.calibrate:
-        conv = conv.calibrated(a.calibrate, anchor)
     targets = [t for t in a.target.split(",") if t]
     if not targets or len(targets) != len(set(targets)):
         raise VcganError(f"--target {a.target!r}: give one speaker or several distinct ones, comma-separated")
+    if a.checkpoint:
+        model = _load(a.checkpoint, "convert")
+        if not model.calibration and not (a.no_calibrate or a.calibrate):
+            print(f"note: {a.checkpoint} holds no output calibration (it was written before calibrations were "
+                  "stored): converting uncalibrated; --calibrate FEATS (its training features) calibrates",
+                  file=sys.stderr)
+        conv = model.converter(calibrate=not a.no_calibrate, shift_average=a.shift_average,
+                               calibrate_on=a.calibrate, anchor=anchor)
+    else:
+        conv = Converter.statistics_transform(a.feats)
     several = len(targets) > 1
     outs = {t: Path(a.output) / f"{a.source}_to_{t}" if several else a.output for t in targets}
-    written = conv.convert_paths_to(a.input, outs, a.source, a.chunk_frames, a.chunk_overlap, cache_dir=a.cache)
+    written = conv.convert_paths_to(a.input, outs, a.source, a.chunk_frames, a.chunk_overlap, cache_dir=a.cache,
+                                    skip_bad=a.skip_bad)
     for t, files in written.items():
         print(f"{conv.name}: wrote {len(files)} file(s) to {outs[t]}")
+    _report_skipped(conv)
 
 
 def _evaluate(a):
@@ -117,8 +159,9 @@ def _evaluate(a):
             if not bands:
                 raise VcganError(f"{a.band_edges_from}: not a band-split (STFT) postfilter checkpoint")
             edges = band_edge_bins(bands)
+        baselines = [b for b in (a.baselines or "").split(",") if b] or None
         result, curves = evaluate_postfilter(a.ref_dir, dict(zip(names, a.conv_dir)), a.sample_rate, a.jobs,
-                                             edge_bins=edges)
+                                             edge_bins=edges, baselines=baselines)
         out = Path(a.output) if a.output else Path(a.conv_dir[0]).parent / "postfilter_evaluation"
         written = write_postfilter_report(result, curves, out, a.title)
         print(markdown(result, a.title))
@@ -135,7 +178,7 @@ def _evaluate(a):
 
 
 def _evaluate_compare(a):
-    from .metrics.report import compare_reports, comparison_markdown, load_report, write_json_and_markdown
+    from .metrics.report import compare_reports, comparison_markdown, load_report, report_files
 
     names = a.names.split(",") if a.names else [Path(p).stem for p in a.reports]
     if len(names) != len(a.reports) or len(set(names)) != len(names):
@@ -144,23 +187,25 @@ def _evaluate_compare(a):
     md = comparison_markdown(comp, a.title)
     print(md)
     if a.output:
-        js, mdp = write_json_and_markdown(a.output, comp, md)
+        js, mdp = report_files(a.output, comp, md)
         print(f"wrote {mdp} and {js}")
 
 
 def _postfilter(a):
-    from .postfilter import GVScaling, SpeechPostfilter
+    from .models.gan_postfilter.apply import GVScaling
 
     if bool(a.checkpoint) == bool(a.gv_scaling):
         raise VcganError("give either --checkpoint (a GAN postfilter) or --gv-scaling FEATS_DIR (the baseline)")
-    pf = (SpeechPostfilter.from_checkpoint(a.checkpoint) if a.checkpoint
-          else GVScaling.from_features(a.gv_scaling, a.natural, a.kind))
+    if a.chunk_frames < 1:
+        raise VcganError(f"--chunk-frames: give a positive number of frames, got {a.chunk_frames}")
+    pf = _load(a.checkpoint, "postfilter") if a.checkpoint else GVScaling.from_features(a.gv_scaling, a.natural, a.kind)
     if a.synthesis and pf.kind != "mcep":
         raise VcganError("--synthesis: for the mel-cepstrum model (the STFT model keeps the input's phase)")
     written = pf.filter_paths(a.input, a.output, seed=a.seed, griffin_lim=a.griffin_lim, chunk_frames=a.chunk_frames,
-                              synthesis=a.synthesis or "filter")
+                              synthesis=a.synthesis or "filter", skip_bad=a.skip_bad)
     what = f"{pf.kind} GAN postfilter" if a.checkpoint else f"GV scaling of the {pf.kind} features"
     print(f"postfiltered {len(written)} file(s) ({what}) -> {a.output}")
+    _report_skipped(pf)
 
 
 def _festival_corpus(a):
@@ -220,9 +265,16 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("tasks", help="the model families and task names `vcgan train` knows")
     s.set_defaults(func=_tasks)
 
+    s = sub.add_parser("info", help="what a checkpoint is: task, what it maps, speakers or domains, steps, "
+                                     "precision, and the command that applies it")
+    s.add_argument("checkpoint")
+    s.add_argument("--json", action="store_true", help="print it as JSON")
+    s.set_defaults(func=_info)
+
     s = sub.add_parser("translate", help="translate an image or a folder with a trained image model")
     s.add_argument("--checkpoint", required=True)
     s.add_argument("--target", help="target domain (CycleGAN: either domain name; StarGAN: any domain)")
+    s.add_argument("--skip-bad", action="store_true", help="report and skip unreadable images instead of stopping")
     s.add_argument("input", help="image file or folder")
     s.add_argument("-o", "--output", required=True, help="output folder (or .png file for one input)")
     s.set_defaults(func=_translate)
@@ -231,12 +283,15 @@ def build_parser() -> argparse.ArgumentParser:
                                                "model on its test split, beside baselines; JSON + Markdown + grid")
     s.add_argument("--checkpoint", required=True)
     s.add_argument("-o", "--output", required=True)
-    s.add_argument("--classifier", help="classifier checkpoint (default: the cached one, trained on first use)")
+    s.add_argument("--classifier", help="Fashion-MNIST models: a classifier checkpoint (default: the cached one, trained "
+                   "on first use); other datasets use a classifier of their own domains, trained on first use")
     s.add_argument("--fashion-mnist", help="folder with Fashion-MNIST's IDX files for the classifier")
     s.add_argument("--max-images", type=int, help="at most this many test images per domain")
     s.set_defaults(func=_evaluate_images)
 
-    s = sub.add_parser("classifier", help="(re)train the Fashion-MNIST classifier the image measures use")
+    s = sub.add_parser("classifier", help="(re)train the classifier the image measures use: Fashion-MNIST's, or with "
+                                         "--checkpoint the one of that model's dataset (its training domains)")
+    s.add_argument("--checkpoint", help="an image model: (re)train the classifier of the dataset it was trained on")
     s.add_argument("--out", help="where to write it (default: the cache, ~/.cache/vcgan)")
     s.add_argument("--fashion-mnist", help="folder with Fashion-MNIST's IDX files")
     s.set_defaults(func=_classifier)
@@ -244,19 +299,25 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("convert", help="convert a wav file or a directory")
     s.add_argument("--checkpoint", help="trained checkpoint (.pt)")
     s.add_argument("--feats", help="feature directory: convert with the statistics transform only (baseline)")
-    s.add_argument("--calibrate", metavar="FEATS", help="with --checkpoint: re-standardise each direction's output with "
-                   "its per-dimension mean and std on the source's training features in FEATS (the training features)")
+    s.add_argument("--calibrate", metavar="FEATS", help="with --checkpoint: measure the output calibration again on "
+                   "FEATS (the features the model was trained on; refused if their speaker statistics differ) "
+                   "instead of using the one stored in the checkpoint")
+    s.add_argument("--no-calibrate", action="store_true", help="with --checkpoint: the model's raw output; by default "
+                   "each direction's output is re-standardised by its per-dimension mean and std on the source's "
+                   "training features, measured at the end of training and stored in the checkpoint")
     s.add_argument("--anchor", metavar="DIMS=W,...", help="with --calibrate: first average these output dimensions "
                    "with the statistics transform's, weight W for the transform (e.g. 1-4=0.5: c1 to c4, "
                    "the spectral tilt and the broad envelope shape)")
-    s.add_argument("--shift-average", type=int, default=1, metavar="N", help="with --checkpoint: average the "
+    s.add_argument("--shift-average", type=int, default=None, metavar="N", help="with --checkpoint: average the "
                    "model's output over its input delayed by 0..N-1 frames (4: every alignment to the generators' "
-                   "time stride; N times the generator's work)")
+                   "time stride; N times the generator's work); default: as its stored calibration was measured")
     s.add_argument("--source", required=True)
     s.add_argument("--target", required=True, help="target speaker; several, comma-separated (a,b): "
                    "OUTPUT/<source>_to_<target>/ for each, every input analysed once")
-    s.add_argument("--chunk-frames", type=int, default=None, help="convert long inputs in overlapping chunks of this many frames")
+    s.add_argument("--chunk-frames", type=int, default=None, help="convert inputs longer than this many frames in "
+                   "overlapping chunks, so that memory stays bounded (default 4000: 20 s at 5 ms; 0: whole inputs)")
     s.add_argument("--chunk-overlap", type=int, default=32, help="frames cross-faded between chunks")
+    s.add_argument("--skip-bad", action="store_true", help="report and skip unusable audio files instead of stopping")
     s.add_argument("--cache", metavar="DIR", help="keep each input's WORLD analysis here (by content hash and "
                    "feature configuration) and reuse it in later calls: several systems converting the same files")
     s.add_argument("input", help="audio file or directory")
@@ -275,6 +336,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "the change of its envelope (default: the input's own excitation) or resynthesise with WORLD "
                    "(the input's F0 and aperiodicity)")
     s.add_argument("--chunk-frames", type=int, default=2000, help="filter long inputs this many frames at a time")
+    s.add_argument("--skip-bad", action="store_true", help="report and skip unusable audio files instead of stopping")
     s.add_argument("input", help="audio file or directory")
     s.add_argument("-o", "--output", required=True, help="output directory (or .wav path for a single file)")
     s.set_defaults(func=_postfilter)
@@ -310,6 +372,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--postfilter", action="store_true", help="postfilter measures (MCD, GV, MS, LSD + plots) of "
                                                             "each directory against the natural speech in REF_DIR")
     s.add_argument("--names", help="--postfilter: comma-separated system names (default: the directory names)")
+    s.add_argument("--baselines", help="--postfilter: comma-separated names the other systems are compared with, "
+                   "with paired bootstrap 95%% intervals (default: the first directory, e.g. the synthetic input)")
     s.add_argument("--band-edges-from", metavar="CKPT", help="--postfilter: also measure the jump across the band "
                                                             "edges of this STFT postfilter checkpoint")
     s.add_argument("-o", "--output", help="output prefix for .json/.md (default CONV_DIR/evaluation)")

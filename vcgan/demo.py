@@ -46,15 +46,16 @@ def _by(model_mcd: float, stats_mcd: float) -> tuple[float, str]:
 
 
 def demo_verdict(summary: dict, model_mcd: float, stats_mcd: float, minutes: float,
-                 calibrated_mcd: float | None = None) -> str:
-    """One line: is the model better than the statistics transform, and was the run long enough to say?"""
+                 uncalibrated_mcd: float | None = None) -> str:
+    """One line: is the model, as `vcgan convert` applies it (calibrated), better than the
+    statistics transform, and was the run long enough to say?"""
     diff, by = _by(model_mcd, stats_mcd)
     line = (f"Verdict: CycleGAN-VC2 is {'better' if diff > 0 else 'not better'} than the statistics transform "
             f"on the test set ({model_mcd:.2f} vs {stats_mcd:.2f} dB MCD, {by}).")
-    if calibrated_mcd is not None:
-        cdiff, cby = _by(calibrated_mcd, stats_mcd)
-        line += (f" Calibrated (`vcgan convert --calibrate`): {calibrated_mcd:.2f} dB, "
-                 f"{'better' if cdiff > 0 else 'not better'} ({cby}).")
+    if uncalibrated_mcd is not None:
+        udiff, uby = _by(uncalibrated_mcd, stats_mcd)
+        line += (f" Uncalibrated (`vcgan convert --no-calibrate`): {uncalibrated_mcd:.2f} dB, "
+                 f"{'better' if udiff > 0 else 'not better'} ({uby}).")
     steps = summary["steps"]
     if steps < MIN_MEANINGFUL_STEPS:
         per_step = summary["sec_per_step"]
@@ -69,7 +70,8 @@ def run_demo(out_dir="exp/demo", minutes: float = 10.0, corpus=None, source="kal
     from .features.cache import prepare_features
     from .features.corpus import discover_corpus
     from .features.world import FeatureConfig
-    from .inference import Converter
+    from .families import load
+    from .models.voice_conversion.converter import Converter
     from .metrics.report import evaluate, markdown_table
     from .training import resolve_config, train
 
@@ -89,20 +91,21 @@ def run_demo(out_dir="exp/demo", minutes: float = 10.0, corpus=None, source="kal
           f"(batch {cfg['data']['batch_size']})")
     summary = train(cfg)
 
-    print("[3/4] converting the test set (model, model calibrated on the training features, statistics transform)")
+    print("[3/4] converting the test set (the model as `vcgan convert` applies it, its raw output, "
+          "the statistics transform)")
     src_test, tgt_test = corpus / source / "test", corpus / target / "test"
     conv_root = out / "converted"
     model_dir, stats_dir = conv_root / "cyclegan_vc2", conv_root / "statistics_transform"
-    calibrated_dir = conv_root / "cyclegan_vc2_calibrated"
-    model = Converter.from_checkpoint(summary["checkpoint"])
+    raw_dir = conv_root / "cyclegan_vc2_uncalibrated"
+    model = load(summary["checkpoint"], "convert")
     analyses = out / "conversion_analyses"  # the three systems convert the same inputs: analyse them once
-    model.convert_paths(src_test, model_dir, source, target, cache_dir=analyses)
-    model.calibrated(out / "feats").convert_paths(src_test, calibrated_dir, source, target, cache_dir=analyses)
+    model.converter().convert_paths(src_test, model_dir, source, target, cache_dir=analyses)
+    model.converter(calibrate=False).convert_paths(src_test, raw_dir, source, target, cache_dir=analyses)
     Converter.statistics_transform(out / "feats").convert_paths(src_test, stats_dir, source, target, cache_dir=analyses)
 
     print("[4/4] evaluating against the target speaker's parallel test sentences")
     systems = {"no conversion": src_test, "statistics transform": stats_dir, "CycleGAN-VC2": model_dir,
-               "CycleGAN-VC2, calibrated": calibrated_dir}
+               "CycleGAN-VC2, uncalibrated": raw_dir}
     results = {name: evaluate(tgt_test, d, cache_dir=out / "analyses") for name, d in systems.items()}
     first = sorted(model_dir.glob("*.wav"))[0]
     png = spectrogram_comparison(
@@ -112,7 +115,7 @@ def run_demo(out_dir="exp/demo", minutes: float = 10.0, corpus=None, source="kal
         out / "spectrogram_comparison.png")
     averages = {k: v["average"] for k, v in results.items()}
     verdict = demo_verdict(summary, averages["CycleGAN-VC2"]["mcd"], averages["statistics transform"]["mcd"], minutes,
-                           averages["CycleGAN-VC2, calibrated"]["mcd"])
+                           averages["CycleGAN-VC2, uncalibrated"]["mcd"])
     curves = summary.get("training_curves")
     report = {
         "direction": f"{source}->{target}",
@@ -120,7 +123,7 @@ def run_demo(out_dir="exp/demo", minutes: float = 10.0, corpus=None, source="kal
         "results": averages,
         "verdict": verdict,
         "converted_dir": str(model_dir),
-        "calibrated_dir": str(calibrated_dir),
+        "uncalibrated_dir": str(raw_dir),
         "spectrogram_png": str(png),
         "training_curves_png": curves,
         "minutes_total": (time.monotonic() - t_start) / 60,
@@ -131,7 +134,10 @@ def run_demo(out_dir="exp/demo", minutes: float = 10.0, corpus=None, source="kal
              "| system | MCD [dB] | log-F0 RMSE | V/UV error |", "|---|---:|---:|---:|"]
     for name, r in report["results"].items():
         lines.append(f"| {name} | {r['mcd']:.2f} | {r['log_f0_rmse']:.4f} | {r['vuv_error']:.3f} |")
-    lines += ["", f"Converted speech: {model_dir} (calibrated: {calibrated_dir})", f"Spectral envelopes: {png}"]
+    lines += ["", "CycleGAN-VC2 is the model as `vcgan convert` applies it: each direction's output re-standardised "
+              "by the calibration measured on the training features at the end of training and stored in the "
+              "checkpoint; the uncalibrated row is its raw output (`--no-calibrate`).", "",
+              f"Converted speech: {model_dir} (uncalibrated: {raw_dir})", f"Spectral envelopes: {png}"]
     if curves:
         lines.append(f"Training curves: {curves}")
     lines += ["", verdict, ""]

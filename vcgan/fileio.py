@@ -49,3 +49,39 @@ def store_cached_npz(path, **arrays) -> None:
     tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npz")
     np.savez(tmp, **arrays)
     os.replace(tmp, path)
+
+
+def check_distinct_outputs(inputs, outputs) -> None:
+    """Refuse, before anything is written, two inputs that would write one output file
+    (``a.wav`` and ``a.flac`` of one folder both become ``a.wav``)."""
+    from .errors import VcganError
+
+    seen: dict[Path, Path] = {}
+    for src, dst in zip(inputs, outputs):
+        key = Path(dst).resolve()
+        if key in seen:
+            raise VcganError(f"{seen[key]} and {src} would both be written to {dst}; rename one of them "
+                             "(outputs are named after the inputs without their extension)")
+        seen[key] = Path(src)
+
+
+def map_files(inputs, fn, *, skip_bad: bool = False, desc: str = "", unit: str = "file", progress: bool = True):
+    """``fn(input)`` for each input with a progress bar; returns ``(done, skipped)``: the inputs
+    done, and (input, message) for each one that raised a :class:`~vcgan.errors.VcganError`
+    when ``skip_bad`` is set (without it the first such error stops the run, naming the file:
+    the outputs written before it are complete files)."""
+    from tqdm import tqdm
+
+    from .errors import VcganError
+
+    done, skipped = [], []
+    for item in tqdm(list(inputs), desc=desc, unit=unit, disable=not progress):
+        try:
+            fn(item)
+        except VcganError as exc:
+            if not skip_bad:
+                raise
+            skipped.append((item, str(exc)))
+            continue
+        done.append(item)
+    return done, skipped

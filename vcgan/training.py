@@ -6,13 +6,13 @@ from pathlib import Path
 
 from .engine.config import load_yaml, merge, parse_overrides
 from .engine.precision import check_precision
-from .engine.registry import family_for_task
+from .engine.registry import default_task, family_for_task
 from .engine.trainer import TRAIN_DEFAULTS, TRAIN_TYPES, Trainer
 from .errors import ConfigError
-from . import models  # noqa: F401  (registers the speech families)
-import image_gans  # noqa: F401,E402  (registers the image families)
+from .families import register_all
 
-DEFAULT_TASK = "cyclegan_vc2"
+register_all()
+
 # (key, smallest allowed value) of the engine's keys
 MINIMUM = [("train.steps", 1), ("train.log_every", 1), ("train.checkpoint_every", 0), ("train.sample_every", 0),
            ("train.keep_checkpoints", 1), ("train.g_lr", 1e-12), ("train.d_lr", 1e-12), ("train.max_minutes", 1e-3),
@@ -52,7 +52,7 @@ def resolve_config(path=None, overrides: list[str] | None = None, base: dict | N
     if path:
         user = _deep_update(user, load_yaml(path))
     user = _deep_update(user, parse_overrides(overrides or []))
-    task = user.get("task", DEFAULT_TASK)
+    task = user.get("task", default_task())
     if not isinstance(task, str):
         raise ConfigError(f"config key 'task': expected a task name, got {task!r}")
     family = family_for_task(task)
@@ -77,4 +77,23 @@ def train(cfg: dict, resume=None) -> dict:
     torch.manual_seed(int(cfg["train"]["seed"]))  # network initialisation follows train.seed
     model, data = build(cfg)
     trainer = Trainer(model, data, cfg["train"], Path(cfg["out_dir"]), full_config=cfg)
-    return trainer.fit(resume=resume)
+    summary = trainer.fit(resume=resume)
+    family = family_for_task(cfg["task"])
+    if family.finalize is not None and trainer.is_main:
+        finalize(family, trainer, cfg)
+    return summary
+
+
+def finalize(family, trainer, cfg: dict) -> None:
+    """What the family measures once training has ended (e.g. an output calibration on the
+    training data), stored in ``latest.pt`` and in the checkpoint of the last step."""
+    from tqdm import tqdm
+
+    from .engine.checkpoint import add_to_checkpoint
+
+    latest = trainer.checkpoint_dir / "latest.pt"
+    tqdm.write(f"finishing the checkpoint for inference ({family.name})")
+    entries = family.finalize(latest, cfg)
+    for path in (trainer.checkpoint_dir / f"step_{trainer.step:08d}.pt", latest):
+        if path.is_file():
+            add_to_checkpoint(path, entries)

@@ -8,8 +8,11 @@ expdir=exp/$tag
 data_args=(data.layout="$layout")
 [ -n "$root" ] && data_args+=(data.root="$root")
 [ -n "$domains" ] && data_args+=("data.domains=$(yaml_list "$domains")")
-fm_args=()
-if [ "$layout" = fashion_mnist ] && [ -n "$root" ]; then fm_args=(--fashion-mnist "$root"); fi
+fm_args=()    # the Fashion-MNIST classifier measures Fashion-MNIST only; other datasets get their own at stage 3
+if [ "$layout" = fashion_mnist ]; then
+  fm_args=(--classifier "$classifier")
+  [ -n "$root" ] && fm_args+=(--fashion-mnist "$root")
+fi
 
 if stage_on 0; then
   echo "== stage 0: data ($layout${root:+, $root})"
@@ -20,9 +23,11 @@ if stage_on 0; then
   fi
 fi
 
-if stage_on 1; then
+if stage_on 1 && [ "$layout" != fashion_mnist ]; then
+  echo "== stage 1: skipped: the measures of $layout data use a classifier of its own training domains, trained at stage 3"
+elif stage_on 1; then
   echo "== stage 1: the Fashion-MNIST classifier the measures use ($classifier)"
-  if [ -f "$classifier" ]; then echo "cached: $classifier"; else vcgan classifier --out "$classifier" "${fm_args[@]}"; fi
+  if [ -f "$classifier" ]; then echo "cached: $classifier"; else vcgan classifier "${fm_args[@]/--classifier/--out}"; fi
 fi
 
 if stage_on 2; then
@@ -33,5 +38,5 @@ fi
 if stage_on 3; then
   echo "== stage 3: evaluate on the test split -> $expdir/eval"
   vcgan evaluate-images --checkpoint "$expdir/train/checkpoints/latest.pt" -o "$expdir/eval" \
-    --classifier "$classifier" "${fm_args[@]}" ${max_eval_images:+--max-images "$max_eval_images"}
+    "${fm_args[@]}" ${max_eval_images:+--max-images "$max_eval_images"}
 fi

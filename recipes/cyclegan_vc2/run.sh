@@ -24,7 +24,7 @@ tag=""
 test_src_dir=""      # generic layout: source-speaker test files
 test_ref_dir=""      # generic layout: target-speaker references with the same file names
 jobs=""
-calibrate=true       # also convert with the output re-standardised on the training features (vcgan convert --calibrate)
+calibrate=true       # also convert with the output re-standardised on the training features (as vcgan convert does by default)
 train_args=()        # extra key=value overrides after --
 
 parse_options "$0" "$@"
@@ -60,20 +60,24 @@ if stage_on 2; then
     out_dir="$expdir/train" "${train_args[@]}"
 fi
 
-if stage_on 3; then
+if stage_on 3 && ! [ -d "$test_src_dir" ]; then
+  echo "== stage 3: skipped: no source test files to convert (--test-src-dir); convert your own with" \
+       "vcgan convert --checkpoint $expdir/train/checkpoints/latest.pt --source $src --target $tgt IN -o OUT"
+elif stage_on 3; then
   echo "== stage 3: convert $test_src_dir"
-  [ -n "$test_src_dir" ] && [ -d "$test_src_dir" ] || { echo "no source test directory; pass --test-src-dir" >&2; exit 1; }
   convert=(vcgan convert --source "$src" --target "$tgt" --cache dump/conversion_analyses)   # each input analysed once
-  "${convert[@]}" --checkpoint "$expdir/train/checkpoints/latest.pt" "$test_src_dir" -o "$expdir/converted/model"
+  "${convert[@]}" --checkpoint "$expdir/train/checkpoints/latest.pt" --no-calibrate "$test_src_dir" -o "$expdir/converted/model"
   [ "$calibrate" = true ] && "${convert[@]}" --checkpoint "$expdir/train/checkpoints/latest.pt" --calibrate "$feats" \
     "$test_src_dir" -o "$expdir/converted/model_calibrated"
   # the statistics transform: the reference every model has to beat
   "${convert[@]}" --feats "$feats" "$test_src_dir" -o "$expdir/converted/statistics_transform"
 fi
 
-if stage_on 4; then
+if stage_on 4 && ! { [ -d "$test_ref_dir" ] && [ -d "$expdir/converted/model" ]; }; then
+  echo "== stage 4: scoring skipped: no parallel reference recordings of $tgt (--test-ref-dir) or no converted" \
+       "test files; the converted files (if any) are in $expdir/converted"
+elif stage_on 4; then
   echo "== stage 4: evaluate against $test_ref_dir"
-  [ -n "$test_ref_dir" ] && [ -d "$test_ref_dir" ] || { echo "no reference directory; pass --test-ref-dir" >&2; exit 1; }
   evaluate=(vcgan evaluate --sample-rate "$sample_rate" --cache dump/metric_analyses   # one analysis cache for all systems
             --direction "${src}_to_${tgt}")
   "${evaluate[@]}" "$test_ref_dir" "$test_src_dir" -o "$expdir/eval/no_conversion" --title "no conversion"

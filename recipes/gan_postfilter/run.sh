@@ -86,7 +86,8 @@ if stage_on 6; then
   edges=()
   [ "$kind" = stft ] && edges=(--band-edges-from "$expdir/train/checkpoints/latest.pt")
   vcgan evaluate --postfilter "$pairs/natural/$eval_set" "$pairs/synthetic/$eval_set" "$filtered/gv_scaling" \
-    "$filtered/gan" --names "synthetic,GV scaling,GAN postfilter" -o "$expdir/eval/$eval_set/postfilter" \
+    "$filtered/gan" --names "synthetic,GV scaling,GAN postfilter" \
+    --baselines "synthetic,GV scaling" -o "$expdir/eval/$eval_set/postfilter" \
     --title "GAN postfilter ($kind), $voice, $eval_set sentences" "${edges[@]}" "${jobs_arg[@]}"
   if [ "$kind" = mcep ]; then   # GV/MS of the output mel-cepstra themselves (the papers' measure) and of the speech
     python local/envelope_bound.py --pairs "$pairs" --split "$eval_set" --feats "$feats" \

@@ -25,6 +25,13 @@ def save_checkpoint(state: dict, path) -> Path:
     return path
 
 
+def add_to_checkpoint(path, entries: dict) -> Path:
+    """Store ``entries`` as top-level keys of an existing checkpoint file (atomically)."""
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    state.update(entries)
+    return save_checkpoint(state, path)
+
+
 def upgrade_checkpoint(state: dict) -> dict:
     """A checkpoint as the current format holds it. Format 1 (one Adam per side) kept
     the networks under ``task`` and optimizers/scalers as ``opt_g``/``opt_d``/``scaler_g``/

@@ -19,8 +19,13 @@ class Family:
     weight). ``minimums`` lists (key, smallest value). ``check(cfg)`` raises
     ConfigError for combinations the family does not support. ``build(cfg)`` returns
     ``(model, data)`` for the Trainer. ``synthetic(cfg)`` does the same with random data
-    of the right shapes and no files (benchmarks, smoke tests). ``load`` returns what
-    inference uses (the family decides its signature: a generator, a converter).
+    of the right shapes and no files (benchmarks, smoke tests).
+
+    After training: ``applies`` names the `vcgan` command that applies the family's
+    checkpoints ("convert", "postfilter", "translate"); ``load(path, checkpoint, **options)``
+    returns its :class:`~vcgan.engine.inference.InferenceModel`; ``finalize(path, cfg)``, where
+    given, runs once a training run has ended (and after every resumed run) and returns
+    entries to store in its checkpoint (e.g. an output calibration measured on the training data).
     """
 
     name: str
@@ -28,6 +33,9 @@ class Family:
     defaults: Callable[[str], dict]
     build: Callable
     load: Callable | None = None
+    applies: str = ""
+    finalize: Callable | None = None
+    default_task: str | None = None  # the task of a config that names none (one family declares it)
     synthetic: Callable | None = None
     types: dict = field(default_factory=dict)
     minimums: list = field(default_factory=list)
@@ -56,6 +64,14 @@ def family_for_task(task: str) -> Family:
         if task in f.tasks:
             return f
     raise ConfigError(f"config key 'task': unknown task {task!r}; choose from {', '.join(known_tasks())}")
+
+
+def default_task() -> str:
+    """The task of a config without a ``task`` key: the one a registered family declares."""
+    for f in _FAMILIES.values():
+        if f.default_task:
+            return f.default_task
+    raise ConfigError("config key 'task': missing; choose from " + ", ".join(known_tasks()))
 
 
 def family_named(name: str) -> Family | None:

@@ -94,11 +94,6 @@ class Schedule:
         return f"Schedule({shown})"
 
 
-def linear_decay(total_steps: int, decay_start: int):
-    """LR multiplier by step: 1 until ``decay_start``, then linear to 0 at ``total_steps``."""
-    return lambda step: lr_factor(step / total_steps, decay_start / total_steps)
-
-
 def lr_factor(progress: float, decay_start: float) -> float:
     """LR multiplier by progress (0..1): 1 until ``decay_start`` (a fraction), then linear to 0 at 1."""
     if progress < decay_start:

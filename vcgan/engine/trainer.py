@@ -283,7 +283,18 @@ class Trainer:
         path = Path(path) if path else self.checkpoint_dir / "latest.pt"
         if not path.is_file():
             return False
-        self.load_state_dict(load_checkpoint(path, map_location=self.device))
+        state = load_checkpoint(path, map_location=self.device)
+        lacking = [k for k in ("model", "optim", "rng", "data", "step") if k not in state]
+        if lacking:
+            raise CheckpointError(f"{path}: cannot resume training from it: it holds no {', '.join(lacking)} "
+                                  "(a checkpoint for inference only); train into another out_dir or pass --resume no")
+        ranks = len(state["data"])
+        if ranks != self.world:
+            raise CheckpointError(
+                f"{path}: written by a run of {ranks} process(es), resumed by {self.world}: each process resumes "
+                f"its own sample stream, so the streams would repeat or be lost; resume with {ranks} process(es) "
+                "(torchrun --nproc_per_node), or train into another out_dir")
+        self.load_state_dict(state)
         return True
 
     # ------------------------------------------------------------------ step

@@ -9,6 +9,7 @@ import numpy as np
 import soundfile as sf
 
 from ..errors import AudioError
+from ..fileio import check_distinct_outputs
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".aiff", ".aif")
 
@@ -77,7 +78,9 @@ def output_paths(inputs, out) -> tuple[list[Path], list[Path]]:
         files = list_audio(inputs)
         if not files:
             raise AudioError(f"{inputs}: no audio files ({', '.join(AUDIO_EXTENSIONS)})")
-        return files, [out / f"{f.stem}.wav" for f in files]
+        targets = [out / f"{f.stem}.wav" for f in files]
+        check_distinct_outputs(files, targets)
+        return files, targets
     if not inputs.is_file():
         raise AudioError(f"{inputs}: no such file or directory")
     return [inputs], [out if out.suffix.lower() in (".wav", ".flac") else out / f"{inputs.stem}.wav"]

@@ -41,8 +41,15 @@ def save_features(path: Path, feats: WorldFeatures) -> None:
 
 
 def load_features(path: Path) -> WorldFeatures:
-    with np.load(path) as z:
-        return WorldFeatures(f0=z["f0"].astype(np.float64), spectral=z["spectral"], coded_ap=z["coded_ap"])
+    """One prepared utterance; a missing, truncated or foreign file is a clear error naming it."""
+    try:
+        with np.load(path) as z:
+            return WorldFeatures(f0=z["f0"].astype(np.float64), spectral=z["spectral"], coded_ap=z["coded_ap"])
+    except FileNotFoundError:
+        raise VcganError(f"{path}: prepared features missing; run `vcgan prepare` again") from None
+    except Exception as exc:  # BadZipFile, EOFError, KeyError, ValueError: a damaged or foreign file
+        raise VcganError(f"{path}: prepared features unreadable ({type(exc).__name__}: {exc}); delete it and "
+                         "run `vcgan prepare` again") from None
 
 
 def extract_file(audio_path: Path, cfg: FeatureConfig) -> WorldFeatures:

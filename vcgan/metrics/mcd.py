@@ -88,10 +88,6 @@ def analyse_file(path, sample_rate: int = 16000) -> tuple[np.ndarray, np.ndarray
     return analysis_for_metrics(load_audio(path, sample_rate), sample_rate)
 
 
-def score_files(ref_path, conv_path, sample_rate: int = 16000) -> PairScore:
-    return score_features(Path(conv_path).stem, *analyse_file(ref_path, sample_rate), *analyse_file(conv_path, sample_rate))
-
-
 # Bump when metric_analysis changes: cached analyses of an older definition are ignored.
 ANALYSIS_VERSION = 1
 
@@ -160,14 +156,6 @@ def paired_or_error(ref_dir, conv_dir) -> list[tuple[Path, Path]]:
 
 def score_pairs(pairs, analyses) -> list[PairScore]:
     return [score_features(c.stem, *analyses[r], *analyses[c]) for r, c in pairs]
-
-
-def score_dirs(ref_dir, conv_dir, sample_rate: int = 16000, jobs: int | None = None, progress: bool = True,
-               cache_dir=None) -> list[PairScore]:
-    pairs = paired_or_error(ref_dir, conv_dir)
-    analyses = analyse_files([p for pair in pairs for p in pair], sample_rate, jobs, progress, cache_dir,
-                             desc=f"scoring {Path(conv_dir).name}")
-    return score_pairs(pairs, analyses)
 
 
 def summarize(scores: list[PairScore]) -> dict:

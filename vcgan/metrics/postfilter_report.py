@@ -8,7 +8,6 @@ spectrogram comparison as PNG.
 """
 from __future__ import annotations
 
-import json
 import os
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -19,10 +18,9 @@ from ..errors import VcganError
 from ..features.alignment import align_frames
 from ..features.audio import list_audio, load_audio
 from ..features.stft import STFTConfig, stft_analyze
-from ..fileio import atomic_write_text
 from .mcd import metric_analysis, non_silent, score_features
-from .postfilter import (MS_FRAMES, global_variance, log_gv_distance, log_spectral_distance, modulation_frequencies,
-                         modulation_spectrum, ms_distance)
+from .oversmoothing import (MS_FRAMES, global_variance, log_gv_distance, log_spectral_distance, modulation_frequencies,
+                            modulation_power, modulation_spectrum, ms_distance, power_to_db)
 
 
 def _analyse(args):
@@ -36,7 +34,7 @@ def _analyse(args):
 def edge_jump(logamp_list, bins) -> float:
     """Mean |S[k] - S[k-1]| in dB over frames, utterances and the given bins ``k``: a seam
     between frequency bands shows as a larger jump at the bands' edges than natural speech has."""
-    from .postfilter import NEPER_TO_DB
+    from .oversmoothing import NEPER_TO_DB
 
     bins = np.asarray(sorted(set(int(b) for b in bins)))
     return float(np.mean([np.abs(NEPER_TO_DB * (s[:, bins] - s[:, bins - 1])).mean() for s in logamp_list]))
@@ -49,9 +47,14 @@ def band_edge_bins(edges) -> list[int]:
 
 
 def evaluate_postfilter(natural_dir, systems: dict, sample_rate: int = 16000, jobs: int | None = None,
-                        progress: bool = True, edge_bins=None) -> tuple[dict, dict]:
+                        progress: bool = True, edge_bins=None, baselines=None, resamples: int = 10000) -> tuple[dict, dict]:
     """(result, curves): measures per system, and the GV/MS curves and one spectrogram each for plotting.
-    With ``edge_bins`` (STFT band edges) the jump across those bins is reported too."""
+    With ``edge_bins`` (STFT band edges) the jump across those bins is reported too.
+
+    Every other system is compared with each of ``baselines`` (names of ``systems``; default
+    the first, e.g. the synthetic input): paired bootstrap 95% intervals of the difference
+    of each measure over the utterances (set-level measures, GV and MS distances, are
+    recomputed on each resample of utterances)."""
     from tqdm import tqdm
 
     natural_dir = Path(natural_dir)
@@ -87,6 +90,7 @@ def evaluate_postfilter(natural_dir, systems: dict, sample_rate: int = 16000, jo
     gv_nat = global_variance([a["mc"][a["keep"]] for a in nat])
     ms_nat = modulation_spectrum([a["mc"] for a in nat], MS_FRAMES)
     result = {"natural_dir": str(natural_dir), "files": len(names), "systems": {}}
+    per_utt = {k: _per_utterance(v) for k, v in feats.items()}
     if edge_bins:
         result["edge_bins"] = [int(b) for b in edge_bins]
         result["natural_edge_jump"] = edge_jump([a["logamp"] for a in nat], edge_bins)
@@ -110,11 +114,51 @@ def evaluate_postfilter(natural_dir, systems: dict, sample_rate: int = 16000, jo
             "ms_distance": ms_distance(ms, ms_nat),
             "lsd": float(np.mean(lsds)),
         }
+        per_utt[name].update(mcd=np.array([s.mcd for s in scores]), lsd=np.array(lsds),
+                             log_f0_rmse=np.array([s.log_f0_rmse for s in scores]))
         if edge_bins:
             result["systems"][name]["edge_jump"] = edge_jump([a["logamp"] for a in sys_feats], edge_bins)
         curves["gv"][name], curves["ms"][name] = gv, ms
         curves["spectrogram"][name] = sys_feats[0]["logamp"]
+    baselines = list(baselines) if baselines else list(systems)[:1]
+    unknown = [b for b in baselines if b not in systems]
+    if unknown:
+        raise VcganError(f"--baselines: {unknown} are not among the systems {list(systems)}")
+    result["baselines"] = baselines
+    result["intervals"] = {f"{n} - {b}": _intervals(per_utt[n], per_utt[b], per_utt["natural"], resamples)
+                           for b in baselines for n in systems if n != b}
     return result, curves
+
+
+MEASURES = ("mcd", "log_f0_rmse", "log_gv_distance", "ms_distance", "lsd")
+
+
+def _per_utterance(feats: list) -> dict:
+    """What the set-level measures need from each utterance: its GV (variance over its
+    non-silent frames) and its summed modulation power."""
+    ms = [modulation_power(a["mc"], MS_FRAMES) for a in feats]
+    return {"var": np.stack([a["mc"][a["keep"]].var(axis=0) for a in feats]),
+            "ms_power": np.stack([p for p, _ in ms]), "ms_count": np.array([c for _, c in ms])}
+
+
+def _intervals(sys: dict, base: dict, nat: dict, resamples: int) -> dict:
+    from ..report import paired_bootstrap
+
+    def set_level(u: dict, idx, which: str) -> float:
+        if which == "log_gv_distance":
+            return log_gv_distance(u["var"][idx].mean(0), nat["var"][idx].mean(0))
+        return ms_distance(power_to_db(u["ms_power"][idx].sum(0), u["ms_count"][idx].sum()),
+                           power_to_db(nat["ms_power"][idx].sum(0), nat["ms_count"][idx].sum()))
+
+    n = len(sys["mcd"])
+    out = {}
+    for m in MEASURES:
+        if m in ("log_gv_distance", "ms_distance"):
+            out[m] = paired_bootstrap(np.zeros(n), np.zeros(n), resamples=resamples,
+                                      statistic=lambda idx, m=m: set_level(sys, idx, m) - set_level(base, idx, m))
+        else:
+            out[m] = paired_bootstrap(sys[m], base[m], resamples=resamples)
+    return out
 
 
 def markdown(result: dict, title: str | None = None) -> str:
@@ -125,6 +169,16 @@ def markdown(result: dict, title: str | None = None) -> str:
     for name, r in result["systems"].items():
         lines.append(f"| {name} | {r['mcd']:.2f} | {r['log_f0_rmse']:.4f} | {r['log_gv_distance']:.3f} | "
                      f"{r['ms_distance']:.2f} | {r['lsd']:.2f} |")
+    if result.get("intervals"):
+        from ..report import interval_text
+
+        lines += ["", "Differences with paired bootstrap 95% intervals over the utterances (negative: closer to "
+                      "natural speech, or lower MCD/LSD):", "",
+                  "| comparison | MCD [dB] | log-F0 RMSE | log-GV distance | MS distance [dB] | LSD [dB] |",
+                  "|---|---:|---:|---:|---:|---:|"]
+        digits = {"log_f0_rmse": 4, "log_gv_distance": 3}
+        for comp, ci in result["intervals"].items():
+            lines.append(f"| {comp} | " + " | ".join(interval_text(ci[m], digits.get(m, 2)) for m in MEASURES) + " |")
     if "edge_bins" in result:
         lines += ["", f"Jump across the band edges (bins {result['edge_bins']}), mean |S[k] - S[k-1]|: natural "
                       f"{result['natural_edge_jump']:.2f} dB; "
@@ -181,11 +235,7 @@ def plot_curves(curves: dict, out_prefix) -> list[Path]:
 
 
 def write_postfilter_report(result: dict, curves: dict, out_prefix, title: str | None = None) -> list[Path]:
-    out_prefix = Path(out_prefix)
-    out_prefix.parent.mkdir(parents=True, exist_ok=True)
-    js, md = out_prefix.with_suffix(".json"), out_prefix.with_suffix(".md")
-    atomic_write_text(js, json.dumps(result, indent=1))
-    pngs = plot_curves(curves, out_prefix)
-    body = markdown(result, title) + "\n" + "\n".join(f"![{p.stem}]({p.name})" for p in pngs) + "\n"
-    atomic_write_text(md, body)
-    return [js, md, *pngs]
+    from ..report import write_report
+
+    Path(out_prefix).parent.mkdir(parents=True, exist_ok=True)
+    return write_report(out_prefix, result, markdown(result, title), plot_curves(curves, out_prefix))

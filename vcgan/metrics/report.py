@@ -8,7 +8,13 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import VcganError
-from ..fileio import atomic_write_text
+from ..report import write_report as _write
+
+
+def report_files(out_prefix, result: dict, markdown: str) -> tuple[Path, Path]:
+    """``result`` to OUT_PREFIX.json and ``markdown`` to OUT_PREFIX.md (:func:`vcgan.report.write_report`)."""
+    js, md = _write(out_prefix, result, markdown)
+    return js, md
 from .mcd import analyse_files, paired_or_error, score_pairs, summarize
 
 DIRECTION = re.compile(r"^(?P<src>.+)_to_(?P<tgt>.+)$")
@@ -66,18 +72,9 @@ def markdown_table(result: dict, title: str | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_json_and_markdown(out_prefix, obj: dict, markdown: str) -> tuple[Path, Path]:
-    """``obj`` to OUT_PREFIX.json and ``markdown`` to OUT_PREFIX.md, atomically."""
-    out_prefix = Path(out_prefix)
-    out_prefix.parent.mkdir(parents=True, exist_ok=True)
-    js, md = out_prefix.with_suffix(".json"), out_prefix.with_suffix(".md")
-    atomic_write_text(js, json.dumps(obj, indent=1))
-    atomic_write_text(md, markdown)
-    return js, md
-
-
 def write_report(result: dict, out_prefix, title=None) -> tuple[Path, Path]:
-    return write_json_and_markdown(out_prefix, result, markdown_table(result, title))
+    js, md = report_files(out_prefix, result, markdown_table(result, title))
+    return js, md
 
 
 def load_report(path) -> dict:
@@ -90,10 +87,18 @@ def load_report(path) -> dict:
     return result
 
 
-def compare_reports(reports: dict, baseline: str, margin: float = 0.5) -> dict:
+def _per_file(report: dict, direction: str, key: str = "mcd") -> dict:
+    return {f["name"]: f[key] for f in report["directions"][direction].get("per_file", [])}
+
+
+def compare_reports(reports: dict, baseline: str, margin: float = 0.5, resamples: int = 10000) -> dict:
     """Per-direction MCD of several systems scored on the same directions (``reports``:
     name -> :func:`evaluate` result), each system's difference to ``baseline``, and how
-    many directions each system beats the baseline by at least ``margin`` dB."""
+    many directions each system beats the baseline by at least ``margin`` dB.
+
+    Each difference carries a paired bootstrap 95% interval over the utterances both
+    systems converted (``intervals[system][direction]``); the average over directions
+    resamples sentences (files of one name) with all their directions at once."""
     if baseline not in reports:
         raise VcganError(f"baseline {baseline!r} is not among the reports {sorted(reports)}")
     directions = list(reports[baseline]["directions"])
@@ -107,8 +112,34 @@ def compare_reports(reports: dict, baseline: str, margin: float = 0.5) -> dict:
     others = [n for n in reports if n != baseline]
     wins = {n: sum(rows[d][n] <= rows[d][baseline] - margin for d in directions) for n in others}
     average = {n: float(np.mean([rows[d][n] for d in directions])) for n in reports}
+    intervals = {n: _intervals(reports[n], reports[baseline], directions, resamples) for n in others}
     return {"baseline": baseline, "margin": margin, "systems": list(reports), "rows": rows, "average": average,
-            "directions_beating_baseline": wins, "directions": len(directions)}
+            "directions_beating_baseline": wins, "directions": len(directions), "intervals": intervals,
+            "directions_interval_below_zero": {n: sum(intervals[n][d]["high"] < 0 for d in directions
+                                                      if intervals[n].get(d)) for n in others}}
+
+
+def _intervals(system: dict, baseline: dict, directions, resamples: int) -> dict:
+    """Paired bootstrap intervals of system - baseline MCD per direction and averaged over
+    directions (each direction weighted equally, as the average row is); {} without per-file scores."""
+    from ..report import paired_bootstrap
+
+    out, a_all, b_all, units, weights = {}, [], [], [], []
+    for d in directions:
+        a, b = _per_file(system, d), _per_file(baseline, d)
+        names = sorted(set(a) & set(b))
+        if not names:
+            continue
+        out[d] = paired_bootstrap([a[n] for n in names], [b[n] for n in names], resamples=resamples)
+        a_all += [a[n] for n in names]
+        b_all += [b[n] for n in names]
+        units += names
+        weights += [1.0 / len(names)] * len(names)
+    if len(out) > 1:
+        diff, w = np.subtract(a_all, b_all), np.asarray(weights)
+        out["average"] = paired_bootstrap(a_all, b_all, units=units, resamples=resamples,
+                                          statistic=lambda idx: float(np.sum(diff[idx] * w[idx]) / np.sum(w[idx])))
+    return out
 
 
 def comparison_markdown(comp: dict, title: str | None = None) -> str:
@@ -128,4 +159,22 @@ def comparison_markdown(comp: dict, title: str | None = None) -> str:
     lines.append("")
     lines += [f"{n}: {comp['directions_beating_baseline'][n]} of {comp['directions']} direction(s) at least "
               f"{comp['margin']:g} dB (MCD) under {b}" for n in others]
+    intervals = comp.get("intervals") or {}
+    if any(intervals.values()):
+        from ..report import interval_text
+
+        lines += ["", f"Paired bootstrap 95% intervals of the MCD difference to {b} [dB] (over utterances; the "
+                      "average resamples sentences with all their directions):", "",
+                  "| direction | " + " | ".join(f"{n} - {b}" for n in others) + " | interval excludes 0 |",
+                  "|---|" + "---:|" * len(others) + "---|"]
+        for d in [*comp["rows"], "average"]:
+            cells = [intervals[n].get(d) for n in others]
+            if not any(cells):
+                continue
+            shown = [interval_text(c) if c else "" for c in cells]
+            excl = ", ".join(f"{n}: {'yes' if c['excludes_zero'] else 'no'}" for n, c in zip(others, cells) if c)
+            lines.append(f"| {'**average**' if d == 'average' else d} | " + " | ".join(shown) + f" | {excl} |")
+        lines.append("")
+        lines += [f"{n}: the interval lies wholly under 0 in {comp['directions_interval_below_zero'][n]} of "
+                  f"{comp['directions']} direction(s)" for n in others]
     return "\n".join(lines) + "\n"

@@ -34,7 +34,7 @@ from ..features.f0 import interpolate_log_f0
 from ..features.stft import STFTConfig, stft_analyze, stft_synthesize
 from ..features.world import FeatureConfig, WorldFeatures, analyze, synthesize
 from ..fileio import atomic_write_text
-from ..metrics.postfilter import global_variance
+from ..metrics.oversmoothing import global_variance
 from .acoustic import AcousticConfig, out_of_fold, train_acoustic
 from .festival import read_segments
 from .labels import frame_labels

@@ -27,9 +27,9 @@ import torch
 from vcgan.features.audio import list_audio, load_audio
 from vcgan.features.cache import extract_file
 from vcgan.features.world import analyze, filter_by_envelope_change
-from vcgan.metrics.postfilter import modulation_frequencies, modulation_spectrum, postfilter_measures
-from vcgan.metrics.report import write_json_and_markdown
-from vcgan.postfilter import GVScaling, SpeechPostfilter
+from vcgan.metrics.oversmoothing import modulation_frequencies, modulation_spectrum, postfilter_measures
+from vcgan.report import write_report
+from vcgan.models.gan_postfilter.apply import GVScaling, SpeechPostfilter
 
 
 def main(argv=None):
@@ -82,7 +82,7 @@ def main(argv=None):
             lines.append(f"| {k} | {domain} | {m['log_gv_distance']:.3f} | {m['ms_distance']:.2f} | {fast_gap:+.2f} |")
             print(lines[-1], flush=True)
     if a.out:
-        write_json_and_markdown(a.out, result, "\n".join(lines) + "\n")
+        write_report(a.out, result, "\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

@@ -5,12 +5,13 @@ import copy
 
 import torch
 
-from ...conversion import sample_media
 from ...engine.objectives import CycleConsistentObjective
 from ...engine.registry import Family, register
 from ...features.world import FeatureConfig
-from ...segments import RandomSegments, SegmentSampler, normalized_training_set, sampler_seed
-from ..voice_conversion import VC_MINIMUMS, VC_TYPES, check_vc, open_store, vc_defaults
+from ..voice_conversion.config import VC_MINIMUMS, VC_TYPES, check_vc, open_store, vc_defaults
+from ..voice_conversion.converter import vc_finalizer, vc_loader
+from ..voice_conversion.pipeline import sample_media
+from ..voice_conversion.samplers import RandomSegments, SegmentSampler, normalized_training_set, sampler_seed
 from .networks import DiscriminatorVC1, GeneratorVC1, GeneratorVC2, PatchDiscriminator
 
 VERSIONS = {"cyclegan_vc": 1, "cyclegan_vc2": 2}
@@ -144,7 +145,9 @@ def defaults(task: str) -> dict:
 NOT_FOR_TASK = [("cyclegan_vc", "loss.two_step_weight", "the two-step loss belongs to CycleGAN-VC2; set task: cyclegan_vc2")]
 
 FAMILY = register(Family(
-    name="cyclegan_vc", tasks=tuple(VERSIONS), defaults=defaults, build=build_task, load=load_generator, synthetic=synthetic,
+    name="cyclegan_vc", tasks=tuple(VERSIONS), defaults=defaults, build=build_task, synthetic=synthetic,
+    load=vc_loader(load_generator), applies="convert", finalize=vc_finalizer(shifts=1),  # as the recipe converts
+    default_task="cyclegan_vc2",
     types={**VC_TYPES, **{f"loss.{k}": "schedule" for k in ("cycle_weight", "identity_weight", "two_step_weight")}},
     minimums=VC_MINIMUMS, check=lambda cfg: check_vc(cfg, NOT_FOR_TASK),
     description="non-parallel two-speaker voice conversion (CycleGAN-VC, CycleGAN-VC2)",

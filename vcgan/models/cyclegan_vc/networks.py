@@ -15,7 +15,7 @@ from torch import nn
 
 from ...errors import ConfigError
 from ...nn import GatedConv, GatedUpsample, pad_time, zero_init
-from ..vc_layers import TwoOneTwoD, gated_patch_trunk
+from ..voice_conversion.layers import TwoOneTwoD, gated_patch_trunk
 
 
 class ResidualBlock1d(nn.Module):

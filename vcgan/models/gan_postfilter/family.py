@@ -25,7 +25,7 @@ from ...engine.schedule import Schedule
 from ...errors import ConfigError, VcganError
 from ...features.stft import BandLayout, STFTConfig, band_merge, band_split
 from ...features.world import FeatureConfig
-from ..voice_conversion import open_store
+from ..voice_conversion.config import open_store
 from .data import PairedCrops, natural_statistics, paired_utterances
 from .networks import TextureDiscriminator, TexturePostfilter, postfilter_in_chunks
 
@@ -295,6 +295,12 @@ def load_postfilter(meta: dict, state: dict | None) -> Postfilter:
     return Postfilter(meta, gens).eval()
 
 
+def _load_for_inference(path, checkpoint):
+    from .apply import load_checkpoint_postfilter  # apply.py imports this module
+
+    return load_checkpoint_postfilter(path, checkpoint)
+
+
 def check(cfg: dict) -> None:
     kind = TASKS[cfg["task"]]
     m, loss = cfg["model"], cfg["loss"]
@@ -314,8 +320,8 @@ def check(cfg: dict) -> None:
 
 
 FAMILY = register(Family(
-    name="gan_postfilter", tasks=tuple(TASKS), defaults=defaults, build=build_task, load=load_postfilter,
-    synthetic=synthetic, check=check,
+    name="gan_postfilter", tasks=tuple(TASKS), defaults=defaults, build=build_task, synthetic=synthetic,
+    load=lambda path, checkpoint: _load_for_inference(path, checkpoint), applies="postfilter", check=check,
     types={"model.band_edges": list, **{f"loss.{k}": "schedule" for k in ("adv_weight", "recon_weight", "fm_weight", "ms_weight")}},
     minimums=[("data.segment_frames", 8), ("data.batch_size", 1), ("model.kernel", 1)],
     description="GAN postfilters for synthetic speech (mel-cepstrum GAN-PF; band-split STFT GAN-PF)",

@@ -6,15 +6,16 @@ import copy
 import torch
 from torch import nn
 
-from ...conversion import sample_media
 from ...engine.losses import reconstruction_loss
 from ...engine.objectives import MultiDomainObjective
-from ...errors import ConfigError, VcganError
 from ...engine.registry import Family, register
 from ...engine.schedule import Schedule
+from ...errors import ConfigError, VcganError
 from ...features.world import FeatureConfig
-from ...segments import DomainPairSampler, RandomSegments, normalized_training_set, sampler_seed
-from ..voice_conversion import VC_MINIMUMS, VC_TYPES, check_vc, open_store, vc_defaults
+from ..voice_conversion.config import VC_MINIMUMS, VC_TYPES, check_vc, open_store, vc_defaults
+from ..voice_conversion.converter import vc_finalizer, vc_loader
+from ..voice_conversion.pipeline import sample_media
+from ..voice_conversion.samplers import DomainPairSampler, RandomSegments, normalized_training_set, sampler_seed
 from .networks import DiscriminatorStarVC, DomainClassifier, GeneratorStarVC, GeneratorStarVC2, ProjectionDiscriminator
 
 VERSIONS = {"stargan_vc": 1, "stargan_vc2": 2}
@@ -202,7 +203,8 @@ def check(cfg: dict) -> None:
 
 FAMILY = register(Family(
     name="stargan_vc", tasks=tuple(VERSIONS), defaults=lambda task: vc_defaults(MODEL_DEFAULTS, LOSS_DEFAULTS),
-    build=build_task, load=load_generator, synthetic=synthetic,
+    build=build_task, synthetic=synthetic,
+    load=vc_loader(load_generator), applies="convert", finalize=vc_finalizer(shifts=4),  # as the recipe converts
     types={**VC_TYPES, "model.middle_channels": int,
            **{f"loss.{k}": "schedule" for k in ("cls_weight", "cycle_weight", "identity_weight", "anchor_weight")}},
     minimums=[*VC_MINIMUMS, ("model.middle_channels", 2)], check=check,

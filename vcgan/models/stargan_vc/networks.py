@@ -14,7 +14,7 @@ from torch import nn
 from ...errors import ConfigError
 
 from ...nn import GLU, ConditionalInstanceNorm, GatedConv, ProjectionHead, pad_time, pair_code, zero_init
-from ..vc_layers import TwoOneTwoD, gated_patch_trunk, with_segment_moments
+from ..voice_conversion.layers import TwoOneTwoD, gated_patch_trunk, with_segment_moments
 
 
 def _with_code(h: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
@@ -169,7 +169,7 @@ class ProjectionDiscriminator(nn.Module):
     the embedding of the (source, target) pair: D(y, c_src, c_trg). With ``patch``
     the projection scores every position of the feature map instead; with ``moments``
     the trunk also reads the segment's per-dimension mean and standard deviation
-    (:func:`~vcgan.models.vc_layers.with_segment_moments`)."""
+    (:func:`~vcgan.models.voice_conversion.layers.with_segment_moments`)."""
 
     def __init__(self, dims: int, num_domains: int, channels: int = 128, patch: bool = False, moments: bool = False):
         super().__init__()

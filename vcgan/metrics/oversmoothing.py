@@ -52,20 +52,28 @@ def log_gv_distance(gv: np.ndarray, gv_ref: np.ndarray, dims: slice = slice(1, N
 
 def modulation_spectrum(trajs: Iterable[np.ndarray], ms_frames: int = MS_FRAMES) -> np.ndarray:
     """Average modulation spectrum in dB, (ms_frames // 2 + 1, dims); see the module docstring."""
+    parts = [modulation_power(t, ms_frames) for t in _trajectories(trajs)]
+    return power_to_db(sum(p for p, _ in parts), sum(c for _, c in parts))
+
+
+def modulation_power(traj: np.ndarray, ms_frames: int = MS_FRAMES) -> tuple[np.ndarray, int]:
+    """One utterance's summed modulation power over its segments, and the number of segments:
+    :func:`modulation_spectrum` of a set is :func:`power_to_db` of their sums."""
     if ms_frames < 4:
         raise ValueError(f"ms_frames must be >= 4, got {ms_frames}")
     window = np.hanning(ms_frames + 2)[1:-1]  # strictly positive
     hop = ms_frames // 2
-    total, count = 0.0, 0
-    for t in _trajectories(trajs):
-        centred = t - t.mean(axis=0)
-        if len(centred) < ms_frames:
-            centred = np.pad(centred, ((0, ms_frames - len(centred)), (0, 0)))
-        starts = range(0, len(centred) - ms_frames + 1, hop)
-        segs = np.stack([centred[s:s + ms_frames] for s in starts])  # (n, L, dims)
-        power = np.abs(np.fft.rfft(segs * window[None, :, None], axis=1)) ** 2 / (window ** 2).sum()
-        total = total + power.sum(axis=0)
-        count += len(segs)
+    t = np.asarray(traj, dtype=np.float64)
+    centred = t - t.mean(axis=0)
+    if len(centred) < ms_frames:
+        centred = np.pad(centred, ((0, ms_frames - len(centred)), (0, 0)))
+    starts = range(0, len(centred) - ms_frames + 1, hop)
+    segs = np.stack([centred[s:s + ms_frames] for s in starts])  # (n, L, dims)
+    power = np.abs(np.fft.rfft(segs * window[None, :, None], axis=1)) ** 2 / (window ** 2).sum()
+    return power.sum(axis=0), len(segs)
+
+
+def power_to_db(total: np.ndarray, count: int) -> np.ndarray:
     return 10.0 * np.log10(np.maximum(total / count, 1e-12))
 
 

@@ -14,9 +14,9 @@ from typing import Callable
 import numpy as np
 import torch
 
-from .features.audio import limit_peak
-from .features.f0 import convert_f0
-from .features.world import FeatureConfig, WorldFeatures, analyze, synthesize
+from ...features.audio import limit_peak
+from ...features.f0 import convert_f0
+from ...features.world import FeatureConfig, WorldFeatures, analyze, synthesize
 
 Mapping = Callable[[torch.Tensor], torch.Tensor]
 
@@ -142,11 +142,51 @@ def convert_waveform(x: np.ndarray, cfg: FeatureConfig, source: SpeakerStats, ta
     return convert_analysed(analyze(x, cfg), cfg, source, target, mapping, **kw)
 
 
+def quiet_cuts(x: np.ndarray, sample_rate: int, every_s: float, search_s: float, window_s: float = 0.05) -> list[int]:
+    """Where to cut a long signal into pieces of about ``every_s`` seconds: the centre of the
+    quietest ``window_s`` within the last ``search_s`` seconds before each nominal cut (a pause
+    between words, where pieces join without a seam). Returns [0, cut, ..., len(x)]."""
+    n, every, search = len(x), int(every_s * sample_rate), int(search_s * sample_rate)
+    win = max(1, int(window_s * sample_rate))
+    cuts = [0]
+    while n - cuts[-1] > every + search:
+        lo, hi = cuts[-1] + every - search, cuts[-1] + every
+        energy = np.convolve(np.asarray(x[lo:hi], np.float64) ** 2, np.ones(win) / win, mode="valid")
+        cuts.append(lo + int(np.argmin(energy)) + win // 2)
+    return cuts + [n]
+
+
+def convert_in_pieces(x: np.ndarray, cfg: FeatureConfig, source: SpeakerStats, target: SpeakerStats,
+                      mapping: Mapping = identity, every_s: float = 20.0, search_s: float = 5.0,
+                      context_s: float = 0.25, fade_s: float = 0.01, **kw) -> np.ndarray:
+    """:func:`convert_waveform` of a long input piece by piece, so that memory stays bounded
+    by the piece length, not the input's: cut at quiet points (:func:`quiet_cuts`), each piece
+    analysed, converted and synthesised with ``context_s`` of its neighbours, and the pieces
+    joined with ``fade_s`` linear cross-fades. Same length as ``x``."""
+    sr, n = cfg.sample_rate, len(x)
+    cuts = quiet_cuts(x, sr, every_s, search_s)
+    ctx, fade = int(context_s * sr), int(fade_s * sr)
+    out, weight = np.zeros(n), np.zeros(n)
+    for a, b in zip(cuts[:-1], cuts[1:]):
+        pa, pb = max(0, a - ctx), min(n, b + ctx)
+        y = synthesize(convert_features(analyze(x[pa:pb], cfg), source, target, mapping, **kw), cfg)
+        y = np.pad(y, (0, max(0, (pb - pa) - len(y))))[: pb - pa]
+        oa, ob = max(0, a - fade), min(n, b + fade)
+        w = np.ones(ob - oa)
+        if oa < a:
+            w[: 2 * (a - oa)] = np.linspace(0, 1, 2 * (a - oa) + 2)[1:-1]
+        if ob > b:
+            w[-2 * (ob - b):] = np.linspace(1, 0, 2 * (ob - b) + 2)[1:-1]
+        out[oa:ob] += w * y[oa - pa: ob - pa]
+        weight[oa:ob] += w
+    return limit_peak(out / np.maximum(weight, 1e-8))
+
+
 def sample_media(utterance: WorldFeatures, features: FeatureConfig, stats: dict, source: str, target: str,
                  mapping: Mapping, step: int) -> list:
     """Converted audio and an envelope comparison of one utterance, for the training logger."""
-    from .features.world import spectral_to_envelope
-    from .plotting import spectrogram_figure
+    from ...features.world import spectral_to_envelope
+    from ...plotting import spectrogram_figure
 
     conv = convert_features(utterance, SpeakerStats.from_dict(stats[source]), SpeakerStats.from_dict(stats[target]), mapping)
     wav = synthesize(conv, features)

@@ -13,12 +13,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .engine.checkpoint import inference_state, load_checkpoint
-from .errors import CheckpointError, VcganError
-from .features.audio import limit_peak, load_audio, output_paths, save_audio
-from .features.cache import extract_file
-from .features.stft import STFTConfig, stft_analyze, stft_synthesize
-from .features.world import FeatureConfig, WorldFeatures, filter_by_envelope_change, synthesize
+from ...engine.checkpoint import inference_state, weights_mismatch
+from ...engine.inference import InferenceModel
+from ...errors import CheckpointError, VcganError
+from ...features.audio import limit_peak, load_audio, output_paths, save_audio
+from ...features.cache import extract_file
+from ...features.stft import STFTConfig, stft_analyze, stft_synthesize
+from ...features.world import FeatureConfig, WorldFeatures, filter_by_envelope_change, synthesize
 
 SYNTHESIS = ("filter", "world")  # how the mel-cepstrum model's output becomes a waveform
 
@@ -27,15 +28,24 @@ class _FilesMixin:
     """Apply ``filter_file`` to a file or a directory."""
 
     def filter_paths(self, inputs, out, seed: int = 0, griffin_lim: bool = False, chunk_frames: int = 2000,
-                     progress: bool = True, synthesis: str = "filter") -> list[Path]:
-        """Postfilter a file or every audio file of a directory into ``out`` (a file for one input, else a directory)."""
-        from tqdm import tqdm
+                     progress: bool = True, synthesis: str = "filter", skip_bad: bool = False) -> list[Path]:
+        """Postfilter a file or every audio file of a directory into ``out`` (a file for one input,
+        else a directory). With ``skip_bad`` an unusable input is reported and skipped (``self.skipped``)."""
+        from ...fileio import map_files
 
+        if synthesis not in SYNTHESIS:
+            raise VcganError(f"synthesis: expected one of {SYNTHESIS}, got {synthesis!r}")
+        if chunk_frames is not None and chunk_frames < 1:
+            raise VcganError(f"--chunk-frames: give a positive number of frames, got {chunk_frames}")
         files, targets = output_paths(inputs, out)
-        for src, dst in tqdm(list(zip(files, targets)), desc="postfilter", unit="file", disable=not progress):
-            y = self.filter_file(src, seed, griffin_lim, chunk_frames, synthesis)
-            save_audio(dst, limit_peak(y, 0.99), self.sample_rate)
-        return targets
+
+        def one(i):
+            y = self.filter_file(files[i], seed, griffin_lim, chunk_frames, synthesis)
+            save_audio(targets[i], limit_peak(y, 0.99), self.sample_rate)
+
+        done, skipped = map_files(range(len(files)), one, skip_bad=skip_bad, progress=progress, desc="postfilter")
+        self.skipped = [(files[i], msg) for i, msg in skipped]
+        return [targets[i] for i in done]
 
     def filter_file(self, path, seed: int = 0, griffin_lim: bool = False, chunk_frames: int = 2000,
                     synthesis: str = "filter") -> np.ndarray:
@@ -54,26 +64,59 @@ class _FilesMixin:
         return stft_synthesize(out, None if griffin_lim else phase, self.stft, length=len(x))
 
 
-class SpeechPostfilter(_FilesMixin):
-    def __init__(self, model, meta: dict):
+class SpeechPostfilter(_FilesMixin, InferenceModel):
+    """A trained GAN postfilter (mel-cepstrum or band-split STFT) as ``vcgan postfilter`` applies it."""
+
+    purpose = "postfilter for synthetic speech"
+
+    def __init__(self, model, meta: dict, path=None, checkpoint: dict | None = None):
+        from .family import FAMILY
+
+        InferenceModel.__init__(self, path or "(in memory)", checkpoint or {"meta": meta}, FAMILY)
         self.model, self.meta = model, meta
-        self.kind = meta["kind"]
+        self.kind = meta["kind"]  # mcep | stft
         self.features = FeatureConfig.from_dict(meta["features"])
         self.stft = STFTConfig.from_dict(meta["stft"]) if meta.get("stft") else None
         self.sample_rate = self.stft.sample_rate if self.stft else self.features.sample_rate
 
     @classmethod
     def from_checkpoint(cls, path) -> "SpeechPostfilter":
-        from .models.gan_postfilter import load_postfilter
+        from ...engine.inference import load_inference
 
-        ckpt = load_checkpoint(path)
-        meta = ckpt.get("meta") or {}
-        if meta.get("family") != "gan_postfilter":
-            raise CheckpointError(f"{path}: not a GAN postfilter checkpoint (family {meta.get('family')!r})")
-        return cls(load_postfilter(meta, inference_state(ckpt)), meta)
+        return load_inference(path, command="postfilter")
+
+    def details(self) -> dict:
+        if self.kind == "mcep":
+            what = (f"{self.features.spectral_dim}-dim mel-cepstra at {self.features.sample_rate} Hz "
+                    "(synthetic -> natural); output filtered by the envelope change or WORLD-resynthesised")
+        else:
+            what = (f"log-amplitude STFT ({self.stft.n_fft}-point) at {self.stft.sample_rate} Hz in "
+                    f"{len(self.meta.get('bands') or [])} bands (synthetic -> natural); the input's phase kept")
+        return {"maps": what}
 
     def filter_features(self, feats: np.ndarray, seed: int = 0, chunk_frames: int = 2000) -> np.ndarray:
         return self.model.apply(feats, seed=seed, chunk_frames=chunk_frames)
+
+    def apply(self, path, **options) -> np.ndarray:
+        """The postfiltered waveform of one audio file (``filter_file``)."""
+        return self.filter_file(path, **options)
+
+    def apply_paths(self, inputs, out, **options) -> list[Path]:
+        return self.filter_paths(inputs, out, **options)
+
+
+def load_checkpoint_postfilter(path, checkpoint: dict) -> SpeechPostfilter:
+    """``Family.load`` of the GAN postfilters."""
+    from .family import load_postfilter
+
+    meta = checkpoint.get("meta") or {}
+    try:
+        model = load_postfilter(meta, inference_state(checkpoint))
+    except RuntimeError as err:  # load_state_dict: missing, unexpected or misshapen weights
+        raise weights_mismatch(path, "gan_postfilter", err) from None
+    except KeyError as err:
+        raise CheckpointError(f"{path}: gan_postfilter checkpoint without {err} in its metadata") from None
+    return SpeechPostfilter(model, meta, path, checkpoint)
 
 
 class GVScaling(_FilesMixin):
@@ -87,15 +130,15 @@ class GVScaling(_FilesMixin):
 
     @classmethod
     def from_features(cls, feats_dir, natural: str = "natural", kind: str = "mcep") -> "GVScaling":
-        from .features.cache import FeatureStore
-        from .metrics.postfilter import global_variance
+        from ...features.cache import FeatureStore
+        from ...metrics.oversmoothing import global_variance
 
         store = FeatureStore(feats_dir)
         store.check_speakers([natural])
         if kind == "mcep":
             trajs, stft = [u.spectral for u in store.utterances(natural, "train")], None
         else:
-            from .models.gan_postfilter.data import stft_features
+            from .data import stft_features
 
             stft = STFTConfig(sample_rate=store.config.sample_rate)
             trajs = list(stft_features(store, natural, "train", stft).values())
@@ -104,6 +147,6 @@ class GVScaling(_FilesMixin):
         return cls(global_variance(trajs), kind, store.config, stft)
 
     def filter_features(self, feats: np.ndarray, seed: int = 0, chunk_frames: int = 0) -> np.ndarray:
-        from .metrics.postfilter import gv_scaling
+        from ...metrics.oversmoothing import gv_scaling
 
         return gv_scaling(feats, self.gv, keep=self.keep)

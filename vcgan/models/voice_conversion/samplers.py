@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .errors import VcganError
+from ...errors import VcganError
 
 
 class SegmentSampler:
@@ -70,7 +70,7 @@ class DomainPairSampler(SegmentSampler):
 
 def normalized_training_set(store, speaker: str) -> list[np.ndarray]:
     """A speaker's training spectral features, normalised with its own statistics, as (dims, frames)."""
-    from .conversion import SpeakerStats
+    from .pipeline import SpeakerStats
 
     stats = SpeakerStats.from_dict(store.stats[speaker])
     return [stats.normalize(u.spectral.astype(np.float64)).T for u in store.utterances(speaker, "train")]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import copy
 
-from ..errors import ConfigError
-from ..features.cache import FeatureStore
-from ..features.world import FeatureConfig
+from ...errors import ConfigError
+from ...features.cache import FeatureStore
+from ...features.world import FeatureConfig
 
 VC_DEFAULTS = {
     "features": FeatureConfig().to_dict(),

@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..errors import ConfigError
-from ..nn import GatedConv, GatedUpsample, NarrowConv2d, pad_time, zero_init
+from ...errors import ConfigError
+from ...nn import GatedConv, GatedUpsample, NarrowConv2d, pad_time, zero_init
 
 
 class TwoOneTwoD(nn.Module):

@@ -1,0 +1,23 @@
+"""Every model family of the project, registered with the engine's registry, and the
+checkpoint loader built on it: ``vcgan.load(path)``. The packages are named here and
+nowhere else above the families: the CLI and the API ask the registry."""
+from __future__ import annotations
+
+import importlib
+
+PACKAGES = ("vcgan.models", "image_gans")  # importing each registers its families
+
+
+def register_all() -> None:
+    for name in PACKAGES:
+        importlib.import_module(name)
+
+
+def load(path, command: str | None = None, used_by: str | None = None, **options):
+    """The inference object of a checkpoint (:class:`~vcgan.engine.inference.InferenceModel`):
+    ``describe()``, ``apply(...)``, ``apply_paths(...)``. With ``command`` ("convert",
+    "postfilter", "translate"), a checkpoint that another command applies is refused."""
+    from .engine.inference import load_inference
+
+    register_all()
+    return load_inference(path, command, used_by, **options)
