@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Build the held-out evaluation corpora (``dev`` and ``test``) offline.
+"""Build the held-out evaluation corpora (``dev``, ``test``, ``test2``) offline.
 
 The bundled demo corpus (``recipes/demo``) is what the recipes' settings
 were tuned on.  This script builds two further corpora with the same layout
@@ -8,14 +8,18 @@ instructions, spelled-out times/dates/prices, longer compound sentences and
 dialogue lines, with its own vocabulary), so models can be judged on speech
 their configurations never saw:
 
-* ``dev``:  kal, ked, slt (+ awb, rms, added later) -- for tuning decisions.
-* ``test``: kal, ked, slt, awb, rms -- for final reports only.
+* ``dev``:   kal, ked, slt (+ awb, rms, added later) -- for tuning decisions.
+* ``test``:  kal, ked, slt, awb, rms -- read during tuning, so a second
+  development set.
+* ``test2``: kal, ked, slt, awb, rms -- for final reports only, measured once.
 
 Each has 50 non-parallel training sentences per speaker and 15 parallel test
-sentences.  All sentences come from one seeded stream of unique sentences:
+sentences.  dev and test come from one seeded stream of unique sentences:
 dev takes the first block, test the next, then the training sentences of dev's
-added speakers, so no sentence occurs twice in or across the two corpora, and
-none occurs in the demo corpus (checked).
+added speakers, so no sentence occurs twice in or across the two corpora.
+test2 comes from a second stream with its own seed that skips every sentence
+of dev, test and the demo corpus.  No sentence occurs twice in or across the
+three corpora, and none occurs in the demo corpus (checked).
 
 Voices and the Debian packages that provide them::
 
@@ -30,11 +34,12 @@ trained on the CMU ARCTIC recordings of those speakers.  Audio: mono 16 kHz
 16-bit FLAC, silence trimmed to ~0.1 s each end, peaks at -1 dBFS (same sox
 chain as recipes/demo/make_corpus.py, whose helpers are imported).
 
-Layout: ``OUT/{dev,test}/<speaker>/{train,test}/*.flac``, ``<speaker>/
+Layout: ``OUT/{dev,test,test2}/<speaker>/{train,test}/*.flac``, ``<speaker>/
 {train,test}.txt`` (fileid|text) and a README.md per corpus.  Standard
 library only; synthesis by ``text2wave``, ``flite`` and ``sox``.
 
-    python recipes/heldout/make_corpus.py [--out DIR] [--which dev|test|both]
+    python recipes/heldout/make_corpus.py [--out DIR]
+                                          [--which dev|test|test2|both|all]
                                           [--force] [--jobs 2]
 """
 
@@ -76,6 +81,10 @@ CORPORA = {"dev": ["kal", "ked", "slt"], "test": ["kal", "ked", "slt", "awb", "r
 # voices only test had, so tuning sees test's load (five voices, 20 directions).
 ADDED = {"dev": ["awb", "rms"]}
 N_TRAIN, N_TEST, SEED = 50, 15, 20240917
+# Corpora built later from a stream of their own: name -> (seed, speakers).  The stream
+# skips every sentence of the corpora above and of the demo corpus.  test2 replaces test
+# for final reports (test was read during tuning).
+LATER_CORPORA = {"test2": (20261206, ["kal", "ked", "slt", "awb", "rms"])}
 MIN_WORDS, MAX_WORDS, MAX_CHARS = 6, 17, 95  # keeps every file well under 8 s
 MIN_SEC, MAX_SEC = 1.5, 8.0
 
@@ -291,8 +300,9 @@ class HeldoutSentences:
         text = self.c(self.templates)()
         return text[0].upper() + text[1:]
 
-    def stream(self, count: int) -> list[str]:
-        seen, out = set(), []
+    def stream(self, count: int, exclude: frozenset[str] = frozenset()) -> list[str]:
+        """`count` unique sentences, none whose normalized text is in `exclude`."""
+        seen, out = set(exclude), []
         while len(out) < count:
             text = self.sentence()
             key = normalize(text)
@@ -313,34 +323,73 @@ def demo_sentences() -> set[str]:
 
 
 def speakers_of(corpus: str) -> list[str]:
+    if corpus in LATER_CORPORA:
+        return LATER_CORPORA[corpus][1]
     return CORPORA[corpus] + ADDED.get(corpus, [])
 
 
+def seed_of(corpus: str, seed: int) -> int:
+    """The sentence seed of `corpus`; `seed` is that of the dev/test stream."""
+    return LATER_CORPORA[corpus][0] if corpus in LATER_CORPORA else seed
+
+
+def deal(block: list[str], speakers: list[str]) -> list:
+    """A corpus from its sentences: the first N_TEST are every speaker's test
+    sentences, the rest are dealt round-robin as training sentences."""
+    test, rest = block[:N_TEST], block[N_TEST:]
+    plan = []
+    for k, spk in enumerate(speakers):
+        plan += [Utterance(spk, "train", f"{spk}_train_{i:03d}", t)
+                 for i, t in enumerate(rest[k::len(speakers)], 1)]
+        plan += [Utterance(spk, "test", f"test_{i:03d}", t) for i, t in enumerate(test, 1)]
+    return plan
+
+
+def check_disjoint(plans: dict[str, list], demo: set[str]) -> None:
+    """Exit if a sentence occurs in two corpora, twice in one, or in the demo corpus."""
+    owner: dict[str, str] = {}
+    for corpus, plan in plans.items():
+        texts = {}  # normalized text -> (subset, fileid); parallel test sentences repeat
+        for u in plan:
+            key = normalize(u.text)
+            where = "test" if u.subset == "test" else u.fileid
+            if texts.setdefault(key, where) != where:
+                sys.exit(f"error: sentence twice in {corpus}: {u.text!r}")
+        for key in texts:
+            if key in demo:
+                sys.exit(f"error: sentence of {corpus} also in the demo corpus: {key!r}")
+            if owner.setdefault(key, corpus) != corpus:
+                sys.exit(f"error: sentence in both {owner[key]} and {corpus}: {key!r}")
+
+
 def plan_all(seed: int) -> dict[str, list]:
-    """Both corpora from one unique stream: [dev test | dev train | test test |
-    test train]; train sentences are dealt round-robin over the speakers."""
+    """dev and test from one unique stream: [dev test | dev train | test test |
+    test train | dev's added speakers' train]; train sentences are dealt
+    round-robin over the speakers.  Each corpus of LATER_CORPORA from a stream
+    of its own seed that skips the sentences of every corpus before it and of
+    the demo corpus."""
     sizes = {c: N_TEST + N_TRAIN * len(s) for c, s in CORPORA.items()}
     added = sum(N_TRAIN * len(s) for s in ADDED.values())
     pool = HeldoutSentences(seed).stream(sum(sizes.values()) + added)
-    clash = {normalize(t) for t in pool} & demo_sentences()
+    demo = demo_sentences()
+    clash = {normalize(t) for t in pool} & demo
     if clash:  # never happens with the shipped vocabularies; guards edits
         sys.exit(f"error: sentences also in the demo corpus: {sorted(clash)[:5]}")
     plans, start = {}, 0
     for corpus, speakers in CORPORA.items():
         block, start = pool[start:start + sizes[corpus]], start + sizes[corpus]
-        test, rest = block[:N_TEST], block[N_TEST:]
-        plan = []
-        for k, spk in enumerate(speakers):
-            plan += [Utterance(spk, "train", f"{spk}_train_{i:03d}", t)
-                     for i, t in enumerate(rest[k::len(speakers)], 1)]
-            plan += [Utterance(spk, "test", f"test_{i:03d}", t) for i, t in enumerate(test, 1)]
-        plans[corpus] = plan
+        plans[corpus] = deal(block, speakers)
     for corpus, speakers in ADDED.items():
         tests = [u for u in plans[corpus] if u.speaker == CORPORA[corpus][0] and u.subset == "test"]
         for spk in speakers:
             block, start = pool[start:start + N_TRAIN], start + N_TRAIN
             plans[corpus] += [Utterance(spk, "train", f"{spk}_train_{i:03d}", t) for i, t in enumerate(block, 1)]
             plans[corpus] += [Utterance(spk, "test", u.fileid, u.text) for u in tests]
+    for corpus, (later_seed, speakers) in LATER_CORPORA.items():
+        used = frozenset(normalize(u.text) for plan in plans.values() for u in plan) | demo
+        block = HeldoutSentences(later_seed).stream(N_TEST + N_TRAIN * len(speakers), used)
+        plans[corpus] = deal(block, speakers)
+    check_disjoint(plans, demo)
     return plans
 
 
@@ -400,14 +449,15 @@ def write_readme(out: Path, corpus: str, seed: int) -> None:
             total_n, total_s = total_n + len(durs), total_s + sum(durs)
         _, voice, package, desc = VOICES[spk]
         rows.append(f"| `{spk}` | `{voice}`: {desc} | `{package}` | {cells[0]} | {cells[1]} |")
-    use = ("tuning decisions (model/config selection)" if corpus == "dev"
-           else "final reports only -- never tune on it")
+    use = {"dev": "tuning decisions (model/config selection)",
+           "test": "a second development set -- it was read during tuning; report on test2"}.get(
+               corpus, "final reports only -- measured once, never tune on it")
     (out / "README.md").write_text(f"""# vcgan held-out corpus: `{corpus}`
 
 Built by `recipes/heldout/make_corpus.py` (seed {seed}); not committed, rebuild
 with `python recipes/heldout/make_corpus.py --which {corpus}`. Use: {use}.
 Sentences come from the held-out generator in that script (not the demo grammar);
-none occurs in the demo corpus, in the other held-out corpus, or twice here.
+none occurs in the demo corpus, in the other held-out corpora, or twice here.
 
 | speaker | voice | Debian package | train utts | test utts |
 |---------|-------|----------------|------------|-----------|
@@ -461,8 +511,10 @@ def build(out: Path, corpus: str, plan: list, seed: int, force: bool, jobs: int)
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", type=Path, default=HERE / "corpus", help="output root")
-    ap.add_argument("--which", choices=["dev", "test", "both"], default="both")
-    ap.add_argument("--seed", type=int, default=SEED, help="sentence generator seed")
+    ap.add_argument("--which", choices=["dev", "test", *LATER_CORPORA, "both", "all"],
+                    default="all", help="corpus to build; both: dev and test; all: every corpus")
+    ap.add_argument("--seed", type=int, default=SEED,
+                    help="sentence generator seed of dev and test (test2 has its own)")
     ap.add_argument("--jobs", type=int, default=2, help="parallel synthesis processes")
     ap.add_argument("--force", action="store_true", help="re-synthesize existing files")
     args = ap.parse_args(argv)
@@ -470,8 +522,10 @@ def main(argv=None) -> int:
         ap.error("--jobs must be >= 1")
     plans = plan_all(args.seed)
     rc, t0 = 0, time.time()
-    for corpus in (["dev", "test"] if args.which == "both" else [args.which]):
-        rc |= build(args.out / corpus, corpus, plans[corpus], args.seed, args.force, args.jobs)
+    which = {"both": ["dev", "test"], "all": list(plans)}.get(args.which, [args.which])
+    for corpus in which:
+        rc |= build(args.out / corpus, corpus, plans[corpus], seed_of(corpus, args.seed),
+                    args.force, args.jobs)
     print(f"done in {time.time() - t0:.0f} s: {args.out}", flush=True)
     return rc
 
