@@ -1,11 +1,11 @@
 """Peak memory of converting a long input: whole, and in pieces (the default above 30 s).
 
-Builds a 10-minute input from the bundled corpus's test sentences (0.3 s pauses between
-them), then converts it in a fresh process each way with the statistics transform (the
-WORLD analysis and synthesis dominate memory; a generator adds its chunked activations)
-and reports each process's peak resident memory and time.
+Builds inputs of 1, 2 and 10 minutes from the bundled corpus's test sentences (0.3 s
+pauses between them), then converts each in a fresh process with the statistics transform
+(the WORLD analysis and synthesis dominate memory; a generator adds its chunked
+activations) and prints each process's peak resident memory and time, one JSON line each.
 
-usage: python benchmarks/long_input.py [--minutes 10] [--out /tmp/long_input]
+usage: python benchmarks/long_input.py [--minutes 1 2 10] [--whole-up-to 2] [--out /tmp/long_input]
 """
 from __future__ import annotations
 
@@ -33,41 +33,53 @@ print(time.time() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--minutes", type=float, default=10.0)
-    ap.add_argument("--out", default="/tmp/long_input")
-    a = ap.parse_args(argv)
+def _input(minutes: float, path: Path) -> float:
+    """A ``minutes``-long input from the bundled corpus's test sentences, 0.3 s pauses between them."""
     import numpy as np
 
     from vcgan.features import load_audio, save_audio
-    from vcgan.engine.precision import hardware_summary
 
-    out = Path(a.out)
-    out.mkdir(parents=True, exist_ok=True)
     corpus = Path(__file__).resolve().parents[1] / "recipes" / "demo" / "corpus" / "kal" / "test"
     sentences = [load_audio(f, 16000) for f in sorted(corpus.glob("*.*"))]
     pause = np.zeros(int(0.3 * 16000))
     parts, total, i = [], 0, 0
-    while total < a.minutes * 60 * 16000:
-        s = sentences[i % len(sentences)]
-        parts += [s, pause]
-        total += len(s) + len(pause)
+    while total < minutes * 60 * 16000:
+        parts += [sentences[i % len(sentences)], pause]
+        total += len(parts[-2]) + len(pause)
         i += 1
-    src = out / "input.wav"
-    save_audio(src, np.concatenate(parts), 16000)
-    results = {"input_minutes": total / 16000 / 60, "machine": hardware_summary(__import__("torch").device("cpu"))}
-    for name, chunk in (("in pieces (default)", None), ("whole (--chunk-frames 0)", 0)):
-        t0 = time.time()
-        proc = subprocess.run([sys.executable, "-c", CHILD, str(src), str(4000 if chunk is None else 0),
-                               str(out / f"out_{chunk}.wav")], capture_output=True, text=True)
-        if proc.returncode:
-            print(proc.stderr[-2000:], file=sys.stderr)
-            return 1
-        seconds, peak_kb = proc.stdout.split()[-2:]
-        results[name] = {"convert_seconds": round(float(seconds), 1), "peak_rss_mib": round(int(peak_kb) / 1024),
-                         "process_seconds": round(time.time() - t0, 1)}
-    print(json.dumps(results, indent=1))
+    save_audio(path, np.concatenate(parts), 16000)
+    return total / 16000 / 60
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--minutes", type=float, nargs="+", default=[1.0, 2.0, 10.0])
+    ap.add_argument("--whole-up-to", type=float, default=2.0, help="convert whole inputs only up to this many "
+                    "minutes (a whole 10-minute input needs more than 23 GB)")
+    ap.add_argument("--out", default="/tmp/long_input")
+    a = ap.parse_args(argv)
+    import torch
+
+    from vcgan.engine.precision import hardware_summary
+
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    print(json.dumps({"machine": hardware_summary(torch.device("cpu"))}), flush=True)
+    for minutes in a.minutes:
+        src = out / f"input_{minutes:g}min.wav"
+        length = _input(minutes, src)
+        ways = [("in pieces (default)", 4000)] + ([("whole (--chunk-frames 0)", 0)] if minutes <= a.whole_up_to else [])
+        for name, chunk in ways:
+            t0 = time.time()
+            proc = subprocess.run([sys.executable, "-c", CHILD, str(src), str(chunk), str(out / f"out_{chunk}.wav")],
+                                  capture_output=True, text=True)
+            row = {"input_minutes": round(length, 2), "conversion": name, "process_seconds": round(time.time() - t0, 1)}
+            if proc.returncode:
+                row["failed"] = "killed (out of memory)" if proc.returncode == -9 else proc.stderr[-500:]
+            else:
+                seconds, peak_kb = proc.stdout.split()[-2:]
+                row.update(convert_seconds=round(float(seconds), 1), peak_rss_mib=round(int(peak_kb) / 1024))
+            print(json.dumps(row), flush=True)
     return 0
 
 

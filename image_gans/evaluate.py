@@ -106,5 +106,6 @@ def markdown(report: dict) -> str:
     lines += ["", f"Accuracy, FID and KID by a classifier trained on {trained_on} (test accuracy "
               f"{report.get('classifier_test_accuracy') or 0:.3f}); FID/KID on its 128-d features, not Inception's: "
               "not comparable with published FIDs, nor across datasets. The floor's target accuracy is the "
-              "classifier's on the real test images of the domain.", ""]
+              "classifier's on the real test images of the domain."
+              + (f" Note: {report['classifier_note']}." if report.get("classifier_note") else ""), ""]
     return "\n".join(lines)

@@ -142,7 +142,7 @@ class Translator(InferenceModel):
                              "classifier is trained on its training domains on first use)")
         out_dir = Path(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
-        untrained = type(self)(self.path, self.checkpoint, self.family, untrained=True)
+        untrained = type(self)(self.path, self.checkpoint, self.family, device=str(self.device), untrained=True)
         if callable(classifier):  # loaded only once it is known to apply
             classifier = classifier()
         cls, cls_meta = classifier if classifier is not None else self.measure_classifier()

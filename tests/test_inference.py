@@ -309,3 +309,75 @@ def test_long_inputs_are_converted_in_pieces_cut_at_pauses(checkpoints, demo_cor
                 tmp_path / "long.wav", "-o", tmp_path / "out.wav"]) == 0
     y, sr = sf.read(tmp_path / "out.wav")
     assert sr == 16000 and len(y) == len(x)
+
+
+def test_stargan_stores_its_calibration_at_four_shifts_and_refuses_another_count_without_a_remeasure(
+        tiny_feats, tmp_path, capsys, demo_corpus):
+    from vcgan.training import train
+
+    cfg = tiny_config(tiny_feats, tmp_path / "run", task="stargan_vc2", **{"train.steps": 1})
+    train(cfg)
+    ckpt = tmp_path / "run" / "checkpoints" / "latest.pt"
+    model = vcgan.load(ckpt)
+    assert model.calibration["shifts"] == 4 and len(model.calibration["directions"]) == 6
+    x = sorted((demo_corpus / "kal" / "test").glob("*.*"))[0]
+    base = ["convert", "--checkpoint", ckpt, "--source", "kal", "--target", "slt", x, "-o"]
+    assert run(base + [tmp_path / "a.wav", "--shift-average", "1"]) == 2
+    assert "measured on the output averaged over 4 frame shift(s), not 1: give --shift-average 4" in \
+        capsys.readouterr().err
+    assert run(base + [tmp_path / "b.wav", "--shift-average", "1", "--calibrate", tiny_feats]) == 0
+    assert run(base + [tmp_path / "c.wav", "--shift-average", "1", "--no-calibrate"]) == 0
+    assert run(base + [tmp_path / "d.wav", "--no-calibrate", "--calibrate", tiny_feats]) == 2
+    assert "--calibrate FEATS and --no-calibrate exclude each other" in capsys.readouterr().err
+    # the default (4 shifts, stored) equals measuring again at 4 shifts
+    assert run(base + [tmp_path / "e.wav"]) == 0 and run(base + [tmp_path / "f.wav", "--calibrate", tiny_feats]) == 0
+    np.testing.assert_array_equal(sf.read(tmp_path / "e.wav")[0], sf.read(tmp_path / "f.wav")[0])
+    assert not (tmp_path / "a.wav").exists() and not (tmp_path / "d.wav").exists()
+
+
+def test_a_checkpoint_without_a_stored_calibration_converts_uncalibrated_with_a_note(checkpoints, tmp_path, capsys,
+                                                                                    demo_corpus):
+    state = torch.load(checkpoints["convert"], weights_only=True)
+    state.pop("calibration")
+    old = tmp_path / "old.pt"
+    torch.save(state, old)
+    x = sorted((demo_corpus / "kal" / "test").glob("*.*"))[0]
+    assert run(["convert", "--checkpoint", old, "--source", "kal", "--target", "slt", x, "-o", tmp_path / "a.wav"]) == 0
+    assert "holds no output calibration" in capsys.readouterr().err
+    assert run(["convert", "--checkpoint", old, "--no-calibrate", "--source", "kal", "--target", "slt", x, "-o",
+                tmp_path / "b.wav"]) == 0
+    np.testing.assert_array_equal(sf.read(tmp_path / "a.wav")[0], sf.read(tmp_path / "b.wav")[0])
+    assert run(["convert", "--feats", tmp_path, "--no-calibrate", "--source", "kal", "--target", "slt", x, "-o",
+                tmp_path / "c.wav"]) == 2
+    assert "--no-calibrate leaves a trained model's output as it is: give --checkpoint too" in capsys.readouterr().err
+
+
+def test_an_output_that_is_an_input_is_refused(checkpoints, demo_corpus, tmp_path, capsys):
+    inputs = _audio_folder(demo_corpus, tmp_path / "in", 1)
+    wav = tmp_path / "in" / "x.wav"
+    sf.write(wav, sf.read(inputs[0])[0], 16000)
+    before = wav.read_bytes()
+    assert run(["postfilter", "--checkpoint", checkpoints["postfilter"], wav, "-o", wav]) == 2
+    assert f"{wav} is an input file: writing there would overwrite it" in capsys.readouterr().err
+    assert wav.read_bytes() == before
+
+
+def test_translate_one_image_to_a_png_path_and_the_untrained_baseline(checkpoints, tmp_path):
+    from PIL import Image
+
+    from image_gans.data import load_fashion_mnist
+
+    images, labels = load_fashion_mnist("test", FMNIST)
+    Image.fromarray(images[labels == 7][0]).save(tmp_path / "s.png")
+    assert run(["translate", "--checkpoint", checkpoints["translate"], "--target", "ankle-boot", tmp_path / "s.png",
+                "-o", tmp_path / "boot.png"]) == 0
+    assert Image.open(tmp_path / "boot.png").size == (28, 28)
+    model = vcgan.load(checkpoints["translate"])
+    untrained = type(model)(model.path, model.checkpoint, model.family, untrained=True)
+    x = model.read(tmp_path / "s.png")[None]
+    trained_out, untrained_out = model.translate(x, "ankle-boot"), untrained.translate(x, "ankle-boot")
+    assert not torch.equal(trained_out, untrained_out)
+    again = type(model)(model.path, model.checkpoint, model.family, untrained=True).translate(x, "ankle-boot")
+    assert torch.equal(untrained_out, again)  # the baseline is the seeded initialisation, the same every time
+    assert np.allclose(np.asarray(Image.open(tmp_path / "boot.png"), np.float64) / 127.5 - 1,
+                       trained_out[0, 0].numpy(), atol=1 / 127)

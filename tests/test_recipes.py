@@ -195,3 +195,64 @@ def test_recipes_survive_being_edited_while_they_run(tmp_path, name, stages, exp
     assert (script.parent / "run.sh.edited").exists()  # the edit happened during the run
     calls = log.read_text().split()
     assert calls == expected_calls, calls  # each stage once
+
+
+def _stand_in(tmp_path: Path) -> tuple[dict, Path]:
+    """An environment whose `vcgan` only logs its arguments (one call a line)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    log = tmp_path / "calls.log"
+    (bin_dir / "vcgan").write_text(f'#!/usr/bin/env bash\necho "$*" >> "{log}"\n')
+    (bin_dir / "vcgan").chmod(0o755)
+    return dict(os.environ, PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}"), log
+
+
+def test_own_speakers_without_references_get_conversions_and_a_note_instead_of_a_failure(tmp_path):
+    """A user's own speakers with no parallel reference recordings: the recipes convert what they
+    can and say that scoring was skipped, instead of stopping at stages 3-4."""
+    env, log = _stand_in(tmp_path)
+    corpus = tmp_path / "mine"
+    for spk in ("ann", "ben"):
+        (corpus / spk).mkdir(parents=True)
+    (tmp_path / "held").mkdir()
+    script = _recipe_copy(tmp_path, "cyclegan_vc2")
+    # no test files at all: nothing to convert, nothing to score
+    proc = subprocess.run(["bash", str(script), "--corpus", str(corpus), "--layout", "generic", "--src", "ann",
+                           "--tgt", "ben", "--stage", "3"], capture_output=True, text=True, env=env, cwd=tmp_path,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "stage 3: skipped: no source test files" in proc.stdout and "stage 4: scoring skipped" in proc.stdout
+    assert not log.exists()
+    # source test files but no references: converted, scoring skipped with the reason
+    proc = subprocess.run(["bash", str(script), "--corpus", str(corpus), "--layout", "generic", "--src", "ann",
+                           "--tgt", "ben", "--test-src-dir", str(tmp_path / "held"), "--stage", "3"],
+                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    calls = log.read_text().splitlines()
+    assert [c.split()[0] for c in calls] == ["convert", "convert", "convert"]
+    assert "--no-calibrate" in calls[0] and "no parallel reference recordings of ben" in proc.stdout
+    # StarGAN-VC2: speakers without test files are skipped as sources; scoring skipped, named
+    log.unlink()
+    script = _recipe_copy(tmp_path, "stargan_vc2")
+    (tmp_path / "tests" / "ann").mkdir(parents=True)
+    proc = subprocess.run(["bash", str(script), "--corpus", str(corpus), "--layout", "generic", "--speakers",
+                           "ann ben", "--test-root", str(tmp_path / "tests"), "--stage", "3"],
+                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "ben: no test files to convert" in proc.stdout
+    assert "scoring skipped: no parallel reference recordings of ben" in proc.stdout
+    assert all(c.startswith("convert --source ann") for c in log.read_text().splitlines())
+
+
+def test_image_recipes_on_other_data_need_no_fashion_mnist(tmp_path):
+    env, log = _stand_in(tmp_path)
+    (tmp_path / "data").mkdir()
+    script = _recipe_copy(tmp_path, "image_cyclegan")
+    proc = subprocess.run(["bash", str(script), "--layout", "folders", "--root", str(tmp_path / "data"),
+                           "--domains", "horse zebra"], capture_output=True, text=True, env=env, cwd=tmp_path,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "stage 1: skipped" in proc.stdout
+    calls = log.read_text().splitlines()
+    assert [c.split()[0] for c in calls] == ["train", "evaluate-images"]
+    assert "--classifier" not in calls[1] and "--fashion-mnist" not in calls[1]

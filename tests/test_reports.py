@@ -56,9 +56,10 @@ def _vc_report(name, mcds: dict) -> dict:
 def test_evaluate_compare_reports_each_directions_interval_and_whether_it_excludes_zero(tmp_path, capsys):
     rng = np.random.default_rng(1)
     base = {d: rng.normal(8, 0.4, 15) for d in ("a_to_b", "b_to_a", "a_to_c")}
+    base["a_to_c"] = base["a_to_c"][:9]  # fewer sentences in one direction: directions weigh equally anyway
     model = {"a_to_b": base["a_to_b"] - 1.0 + rng.normal(0, 0.1, 15),   # clearly better
              "b_to_a": base["b_to_a"] + rng.normal(0, 0.4, 15),          # no different
-             "a_to_c": base["a_to_c"] - 0.6 + rng.normal(0, 0.1, 15)}
+             "a_to_c": base["a_to_c"] - 0.6 + rng.normal(0, 0.1, 9)}
     paths = []
     for name, mcds in (("stats", base), ("model", model)):
         paths.append(tmp_path / f"{name}.json")
@@ -68,7 +69,7 @@ def test_evaluate_compare_reports_each_directions_interval_and_whether_it_exclud
     iv = comp["intervals"]["model"]
     assert iv["a_to_b"]["excludes_zero"] and iv["a_to_b"]["high"] < 0
     assert not iv["b_to_a"]["excludes_zero"]
-    assert iv["a_to_c"]["high"] < 0 and iv["average"]["units"] == 15 and iv["average"]["items"] == 45
+    assert iv["a_to_c"]["high"] < 0 and iv["average"]["units"] == 15 and iv["average"]["items"] == 39
     assert iv["average"]["difference"] == pytest.approx(comp["average"]["model"] - comp["average"]["stats"])
     assert comp["directions_interval_below_zero"]["model"] == 2
     md = (tmp_path / "cmp.md").read_text()

@@ -108,6 +108,8 @@ def _convert(a):
         raise VcganError("give either --checkpoint (trained model) or --feats (statistics transform baseline)")
     if a.calibrate and not a.checkpoint:
         raise VcganError("--calibrate re-standardises a trained model's output: give --checkpoint too")
+    if a.no_calibrate and not a.checkpoint:
+        raise VcganError("--no-calibrate leaves a trained model's output as it is: give --checkpoint too")
     if a.calibrate and a.no_calibrate:
         raise VcganError("--calibrate FEATS and --no-calibrate exclude each other")
     if a.anchor and not a.calibrate:
@@ -125,9 +127,9 @@ def _convert(a):
     if a.checkpoint:
         model = _load(a.checkpoint, "convert")
         if not model.calibration and not (a.no_calibrate or a.calibrate):
-            print(f"note: {a.checkpoint} holds no output calibration (it was written before calibrations were "
-                  "stored): converting uncalibrated; --calibrate FEATS (its training features) calibrates",
-                  file=sys.stderr)
+            print(f"note: {a.checkpoint} holds no output calibration (it is stored when `vcgan train` finishes; "
+                  "this is an intermediate, interrupted or older checkpoint): converting uncalibrated; "
+                  "--calibrate FEATS (its training features) calibrates", file=sys.stderr)
         conv = model.converter(calibrate=not a.no_calibrate, shift_average=a.shift_average,
                                calibrate_on=a.calibrate, anchor=anchor)
     else:

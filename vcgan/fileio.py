@@ -57,8 +57,11 @@ def check_distinct_outputs(inputs, outputs) -> None:
     from .errors import VcganError
 
     seen: dict[Path, Path] = {}
+    sources = {Path(s).resolve() for s in inputs}
     for src, dst in zip(inputs, outputs):
         key = Path(dst).resolve()
+        if key in sources:
+            raise VcganError(f"{dst} is an input file: writing there would overwrite it; give another output")
         if key in seen:
             raise VcganError(f"{seen[key]} and {src} would both be written to {dst}; rename one of them "
                              "(outputs are named after the inputs without their extension)")

@@ -38,9 +38,12 @@ def paired_bootstrap(system, baseline, units=None, resamples: int = BOOTSTRAP_RE
     members = [np.flatnonzero(inverse == u) for u in range(len(labels))]
     stat = statistic or (lambda idx: float(np.nanmean(a[idx] - b[idx])))
     rng = np.random.default_rng(seed)
-    if statistic is None and len(members) == len(a):  # one item per unit: all resamples at once
-        picks = rng.integers(0, len(a), (resamples, len(a)))
-        draws = np.nanmean((a - b)[picks], axis=1)
+    if statistic is None and len(members) == len(a):  # one item per unit: resamples in blocks of rows
+        diff, draws = a - b, np.empty(resamples)
+        block = max(1, 2_000_000 // len(a))  # at most ~16 MB of indices at a time
+        for r in range(0, resamples, block):
+            picks = rng.integers(0, len(a), (min(block, resamples - r), len(a)))
+            draws[r:r + len(picks)] = np.nanmean(diff[picks], axis=1)
     else:
         draws = np.empty(resamples)
         for r in range(resamples):

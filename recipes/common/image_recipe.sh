@@ -9,9 +9,10 @@ data_args=(data.layout="$layout")
 [ -n "$root" ] && data_args+=(data.root="$root")
 [ -n "$domains" ] && data_args+=("data.domains=$(yaml_list "$domains")")
 fm_args=()    # the Fashion-MNIST classifier measures Fashion-MNIST only; other datasets get their own at stage 3
+cls_args=()
 if [ "$layout" = fashion_mnist ]; then
-  fm_args=(--classifier "$classifier")
-  [ -n "$root" ] && fm_args+=(--fashion-mnist "$root")
+  cls_args=(--classifier "$classifier")
+  [ -n "$root" ] && fm_args=(--fashion-mnist "$root")
 fi
 
 if stage_on 0; then
@@ -27,7 +28,7 @@ if stage_on 1 && [ "$layout" != fashion_mnist ]; then
   echo "== stage 1: skipped: the measures of $layout data use a classifier of its own training domains, trained at stage 3"
 elif stage_on 1; then
   echo "== stage 1: the Fashion-MNIST classifier the measures use ($classifier)"
-  if [ -f "$classifier" ]; then echo "cached: $classifier"; else vcgan classifier "${fm_args[@]/--classifier/--out}"; fi
+  if [ -f "$classifier" ]; then echo "cached: $classifier"; else vcgan classifier --out "$classifier" "${fm_args[@]}"; fi
 fi
 
 if stage_on 2; then
@@ -38,5 +39,5 @@ fi
 if stage_on 3; then
   echo "== stage 3: evaluate on the test split -> $expdir/eval"
   vcgan evaluate-images --checkpoint "$expdir/train/checkpoints/latest.pt" -o "$expdir/eval" \
-    "${fm_args[@]}" ${max_eval_images:+--max-images "$max_eval_images"}
+    "${cls_args[@]}" "${fm_args[@]}" ${max_eval_images:+--max-images "$max_eval_images"}
 fi

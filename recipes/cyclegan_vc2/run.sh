@@ -41,6 +41,9 @@ jobs_arg=()
 [ -n "$jobs" ] && jobs_arg=(--jobs "$jobs")
 
 [ "$layout" = auto ] && layout=$(detect_layout "$corpus" "$src")
+for d in "$test_src_dir" "$test_ref_dir"; do   # a folder named but missing is a mistake, not "none"
+  [ -z "$d" ] || [ -d "$d" ] || { echo "$(basename "$0"): test folder $d not found" >&2; exit 1; }
+done
 test_src_dir=${test_src_dir:-$(default_test_dir "$layout" "$corpus" "$src" source)}
 test_ref_dir=${test_ref_dir:-$(default_test_dir "$layout" "$corpus" "$tgt" reference)}
 
@@ -67,13 +70,14 @@ elif stage_on 3; then
   echo "== stage 3: convert $test_src_dir"
   convert=(vcgan convert --source "$src" --target "$tgt" --cache dump/conversion_analyses)   # each input analysed once
   "${convert[@]}" --checkpoint "$expdir/train/checkpoints/latest.pt" --no-calibrate "$test_src_dir" -o "$expdir/converted/model"
-  [ "$calibrate" = true ] && "${convert[@]}" --checkpoint "$expdir/train/checkpoints/latest.pt" --calibrate "$feats" \
+  # calibrated: as vcgan convert applies it by default (the calibration stored at the end of training)
+  [ "$calibrate" = true ] && "${convert[@]}" --checkpoint "$expdir/train/checkpoints/latest.pt" \
     "$test_src_dir" -o "$expdir/converted/model_calibrated"
   # the statistics transform: the reference every model has to beat
   "${convert[@]}" --feats "$feats" "$test_src_dir" -o "$expdir/converted/statistics_transform"
 fi
 
-if stage_on 4 && ! { [ -d "$test_ref_dir" ] && [ -d "$expdir/converted/model" ]; }; then
+if stage_on 4 && ! { [ -d "$test_ref_dir" ] && [ -d "$test_src_dir" ] && [ -d "$expdir/converted/model" ]; }; then
   echo "== stage 4: scoring skipped: no parallel reference recordings of $tgt (--test-ref-dir) or no converted" \
        "test files; the converted files (if any) are in $expdir/converted"
 elif stage_on 4; then

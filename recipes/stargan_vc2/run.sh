@@ -50,6 +50,7 @@ jobs_arg=()
 speakers_yaml="[$(printf '"%s", ' "${spk[@]}" | sed 's/, $//')]"
 
 [ "$layout" = auto ] && layout=$(detect_layout "$corpus" "${spk[0]}")
+[ -z "$test_root" ] || [ -d "$test_root" ] || { echo "$(basename "$0"): test folder $test_root not found" >&2; exit 1; }
 # test_dir SPEAKER ROLE: where a speaker's test files are (ROLE: source or reference)
 test_dir() {
   if [ -n "$test_root" ]; then echo "$test_root/$1"; else default_test_dir "$layout" "$corpus" "$1" "$2"; fi
@@ -83,7 +84,10 @@ if stage_on 3; then
     convert=(vcgan convert --source "$s" --target "$targets" --cache dump/conversion_analyses)   # each input analysed once
     model=(--checkpoint "$expdir/train/checkpoints/latest.pt" --shift-average "$shift_average")
     "${convert[@]}" "${model[@]}" --no-calibrate "$src_dir" -o "$expdir/converted/model$sub"
-    [ "$calibrate" = true ] && "${convert[@]}" "${model[@]}" --calibrate "$feats" \
+    # calibrated: with 4 shifts as vcgan convert applies it by default (stored at the end of training),
+    # with another shift count measured again on the training features
+    cal=(); [ "$shift_average" = 4 ] || cal=(--calibrate "$feats")
+    [ "$calibrate" = true ] && "${convert[@]}" "${model[@]}" "${cal[@]}" \
       "$src_dir" -o "$expdir/converted/model_calibrated$sub"
     [ "$anchor" != none ] && "${convert[@]}" "${model[@]}" \
       --calibrate "$feats" --anchor "$anchor" "$src_dir" -o "$expdir/converted/model_anchored$sub"
@@ -93,7 +97,7 @@ if stage_on 3; then
   done
 fi
 
-missing_refs=()
+missing_refs=()   # every speaker is a source and a reference: all need test files to score every direction
 for t in "${spk[@]}"; do r=$(test_dir "$t" reference); [ -n "$r" ] && [ -d "$r" ] || missing_refs+=("$t"); done
 if stage_on 4 && [ "${#missing_refs[@]}" -gt 0 ]; then
   echo "== stage 4: scoring skipped: no parallel reference recordings of ${missing_refs[*]} (--test-root);" \

@@ -83,7 +83,9 @@ def output_paths(inputs, out) -> tuple[list[Path], list[Path]]:
         return files, targets
     if not inputs.is_file():
         raise AudioError(f"{inputs}: no such file or directory")
-    return [inputs], [out if out.suffix.lower() in (".wav", ".flac") else out / f"{inputs.stem}.wav"]
+    targets = [out if out.suffix.lower() in (".wav", ".flac") else out / f"{inputs.stem}.wav"]
+    check_distinct_outputs([inputs], targets)
+    return [inputs], targets
 
 
 def limit_peak(y: np.ndarray, peak: float = 0.98) -> np.ndarray:

@@ -57,6 +57,10 @@ def evaluate_postfilter(natural_dir, systems: dict, sample_rate: int = 16000, jo
     recomputed on each resample of utterances)."""
     from tqdm import tqdm
 
+    baselines = list(baselines) if baselines else list(systems)[:1]
+    unknown = [b for b in baselines if b not in systems]
+    if unknown:
+        raise VcganError(f"--baselines: {unknown} are not among the systems {list(systems)}")
     natural_dir = Path(natural_dir)
     refs = {p.stem: p for p in list_audio(natural_dir)} if natural_dir.is_dir() else {}
     if not refs:
@@ -120,13 +124,10 @@ def evaluate_postfilter(natural_dir, systems: dict, sample_rate: int = 16000, jo
             result["systems"][name]["edge_jump"] = edge_jump([a["logamp"] for a in sys_feats], edge_bins)
         curves["gv"][name], curves["ms"][name] = gv, ms
         curves["spectrogram"][name] = sys_feats[0]["logamp"]
-    baselines = list(baselines) if baselines else list(systems)[:1]
-    unknown = [b for b in baselines if b not in systems]
-    if unknown:
-        raise VcganError(f"--baselines: {unknown} are not among the systems {list(systems)}")
     result["baselines"] = baselines
     result["intervals"] = {f"{n} - {b}": _intervals(per_utt[n], per_utt[b], per_utt["natural"], resamples)
-                           for b in baselines for n in systems if n != b}
+                           for i, b in enumerate(baselines) for n in systems
+                           if n != b and n not in baselines[:i]}  # each pair of baselines once
     return result, curves
 
 

@@ -105,8 +105,10 @@ class SpeechPostfilter(_FilesMixin, InferenceModel):
         return self.filter_paths(inputs, out, **options)
 
 
-def load_checkpoint_postfilter(path, checkpoint: dict) -> SpeechPostfilter:
-    """``Family.load`` of the GAN postfilters."""
+def load_checkpoint_postfilter(path, checkpoint: dict, device: str = "cpu") -> SpeechPostfilter:
+    """``Family.load`` of the GAN postfilters (they run on the CPU: ``device`` other than "cpu" is refused)."""
+    if str(device) != "cpu":
+        raise VcganError(f"the GAN postfilters run on the CPU (device {device!r} asked)")
     from .family import load_postfilter
 
     meta = checkpoint.get("meta") or {}

@@ -295,10 +295,10 @@ def load_postfilter(meta: dict, state: dict | None) -> Postfilter:
     return Postfilter(meta, gens).eval()
 
 
-def _load_for_inference(path, checkpoint):
+def _load_for_inference(path, checkpoint, **options):
     from .apply import load_checkpoint_postfilter  # apply.py imports this module
 
-    return load_checkpoint_postfilter(path, checkpoint)
+    return load_checkpoint_postfilter(path, checkpoint, **options)
 
 
 def check(cfg: dict) -> None:
@@ -321,7 +321,7 @@ def check(cfg: dict) -> None:
 
 FAMILY = register(Family(
     name="gan_postfilter", tasks=tuple(TASKS), defaults=defaults, build=build_task, synthetic=synthetic,
-    load=lambda path, checkpoint: _load_for_inference(path, checkpoint), applies="postfilter", check=check,
+    load=lambda path, checkpoint, **options: _load_for_inference(path, checkpoint, **options), applies="postfilter", check=check,
     types={"model.band_edges": list, **{f"loss.{k}": "schedule" for k in ("adv_weight", "recon_weight", "fm_weight", "ms_weight")}},
     minimums=[("data.segment_frames", 8), ("data.batch_size", 1), ("model.kernel", 1)],
     description="GAN postfilters for synthetic speech (mel-cepstrum GAN-PF; band-split STFT GAN-PF)",

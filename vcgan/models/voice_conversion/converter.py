@@ -136,14 +136,20 @@ class Converter:
             return [src.model_input(u.spectral) for u in store.utterances(source, "train")]  # names the directory
 
         table = {}
-        for source, target in pairs:
-            xs = training_inputs(source)
-            if not xs:
-                raise VcganError(f"{store.root}: no training utterances of {source!r} to calibrate {source}->{target} on")
-            g = self._mapping_for(source, target)
-            with torch.no_grad():
-                y = torch.cat([g(x)[0].float() for x in xs], 1)
-            table[f"{source}->{target}"] = {"mean": y.mean(1).tolist(), "std": y.std(1).clamp_min(1e-3).tolist()}
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)  # one thread: the same sums whichever process measures (training's or convert's)
+        try:
+            for source, target in tqdm(pairs, desc="calibration", unit="direction", disable=len(pairs) < 2):
+                xs = training_inputs(source)
+                if not xs:
+                    raise VcganError(f"{store.root}: no training utterances of {source!r} to calibrate "
+                                     f"{source}->{target} on")
+                g = self._mapping_for(source, target)
+                with torch.no_grad():
+                    y = torch.cat([g(x)[0].float() for x in xs], 1)
+                table[f"{source}->{target}"] = {"mean": y.mean(1).tolist(), "std": y.std(1).clamp_min(1e-3).tolist()}
+        finally:
+            torch.set_num_threads(threads)
         return table
 
     def calibrated(self, table, label: str = "calibrated") -> "Converter":
