@@ -165,7 +165,7 @@ class CycleGANTranslator(Translator):
     def score_test(self, report, cls, untrained, limit, out_dir):
         from .evaluate import as_tensor, score_direction
 
-        test, train = load_images(self.config, "test"), load_images(self.config, "train")
+        test, train = self.images("test"), self.images("train")
         a_name, b_name = self.domains
         rows = []
         for src, trg in ((a_name, b_name), (b_name, a_name)):

@@ -4,13 +4,12 @@ paired models. JSON + Markdown + PNG grid. The families' translators
 (:class:`~image_gans.translate.Translator`) call these helpers for their own test splits."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from vcgan.fileio import atomic_write_text
+from vcgan.report import interval_text, paired_bootstrap, write_report
 
 from .data import to_tensor
 
@@ -65,15 +64,13 @@ def score_direction(report, key, cls, tr, untrained, x, trg, real, floor, source
 
 def add_interval(report: dict, comparison: str, key: str, measure: str, system, baseline) -> None:
     """A paired bootstrap 95% interval over images of ``system - baseline`` in ``report["intervals"]``."""
-    from vcgan.report import paired_bootstrap
-
     ci = paired_bootstrap(system, baseline)
     report.setdefault("intervals", {}).setdefault(comparison, {}).setdefault(key, {})[measure] = ci
 
 
 def write_scores(report: dict, out_dir) -> None:
-    atomic_write_text(Path(out_dir) / "scores.json", json.dumps(report, indent=1) + "\n")
-    atomic_write_text(Path(out_dir) / "scores.md", markdown(report))
+    """scores.json and scores.md (the grid is drawn by the family's ``score_test``)."""
+    write_report(Path(out_dir) / "scores", report, markdown(report))
 
 
 def markdown(report: dict) -> str:
@@ -85,8 +82,6 @@ def markdown(report: dict) -> str:
             cells = [("" if s.get(k) is None else f"{s[k]:.4g}") for k in keys]
             lines.append(f"| {name} | {d} | " + " | ".join(cells) + " |")
     if report.get("intervals"):
-        from vcgan.report import interval_text
-
         lines += ["", "Differences with paired bootstrap 95% intervals over the test images (FID and KID are "
                       "set-level: no interval):", "", "| comparison | direction | measure | difference [95% interval] |",
                   "|---|---|---|---:|"]

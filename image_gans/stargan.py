@@ -198,24 +198,21 @@ class StarGANTranslator(Translator):
     def domain_images(self, split):
         images, labels, attributes = load_labelled(self.config, split)
         if attributes:
-            raise VcganError("attribute domains (CelebA) are not measured by a domain classifier yet")
+            raise VcganError("evaluate-images measures single-label domains; attribute domains are not scored yet")
         return {d: images[labels == i] for i, d in enumerate(self.domains)}
 
     def score_test(self, report, cls, untrained, limit, out_dir):
         from .evaluate import as_tensor, score_direction
 
-        images, labels, attributes = load_labelled(self.config, "test")
-        tr_images, tr_labels, _ = load_labelled(self.config, "train")
+        test, train = self.images("test"), self.images("train")
         domains = self.domains
-        if attributes:
-            raise VcganError("evaluate-images measures single-label domains; attribute domains are not scored yet")
-        by_domain = [limit(images[labels == t]) for t in range(len(domains))]
+        by_domain = [limit(test[d]) for d in domains]
         rows = [as_tensor(np.concatenate([d[:2] for d in by_domain])[:8])]
         for t, trg in enumerate(domains):
             x = as_tensor(np.concatenate([d for s, d in enumerate(by_domain) if s != t]))
             sources = np.concatenate([[domains[s]] * len(d) for s, d in enumerate(by_domain) if s != t])
             real = by_domain[t]
-            floor = tr_images[tr_labels == t][: len(real)]
+            floor = train[trg][: len(real)]
             score_direction(report, f"->{trg}", cls, self, untrained, x, trg, real, floor, sources)
             rows.append(self.translate(rows[0], trg))
         save_grid(out_dir / "grid.png", rows)

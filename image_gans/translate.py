@@ -7,6 +7,7 @@ Each image family subclasses :class:`Translator`: how its networks load
 """
 from __future__ import annotations
 
+from abc import abstractmethod
 from pathlib import Path
 
 import torch
@@ -41,6 +42,7 @@ class Translator(InferenceModel):
         self.device = torch.device(device)
         for n in self.nets.values():
             n.to(self.device)
+        self._images: dict = {}  # split -> domain_images(split), read once for the classifier and the scores
 
     @classmethod
     def loader(cls):
@@ -48,22 +50,31 @@ class Translator(InferenceModel):
         return lambda path, checkpoint, **options: cls(path, checkpoint, checkpoint_family(path, checkpoint), **options)
 
     # ------------------------------------------------------------ per family
+    @abstractmethod
     def networks(self, state) -> dict:
-        raise NotImplementedError
+        """The family's generators, with ``state``'s weights (None: as initialised)."""
 
+    @abstractmethod
     def translate_batch(self, x: torch.Tensor, target: str | None) -> torch.Tensor:
-        raise NotImplementedError
+        """One batch on the model's device translated to ``target``."""
 
     def check_target(self, target: str | None) -> None:
         """A clear error for a target this model cannot translate to."""
 
+    @abstractmethod
     def score_test(self, report: dict, classifier, untrained: "Translator", limit, out_dir: Path) -> None:
-        raise VcganError(f"{self.task}: no test-split evaluation")
+        """Scores of the test split beside the baselines into ``report``; its grid into ``out_dir``."""
 
+    @abstractmethod
     def domain_images(self, split: str) -> dict:
         """The dataset's images of ``split`` per domain (name -> uint8 array): what the
         measure classifier of a dataset other than Fashion-MNIST learns to tell apart."""
-        raise NotImplementedError
+
+    def images(self, split: str) -> dict:
+        """:meth:`domain_images`, read once per split."""
+        if split not in self._images:
+            self._images[split] = self.domain_images(split)
+        return self._images[split]
 
     def measure_classifier(self, retrain: bool = False, progress: bool = True):
         """(classifier, meta) the image measures use: for Fashion-MNIST its cached ten-class
@@ -73,7 +84,7 @@ class Translator(InferenceModel):
         data = self.config["data"]
         if data["layout"] == "fashion_mnist":
             return load_classifier(root=data["root"], retrain=retrain, progress=progress)
-        train, test = self.domain_images("train"), self.domain_images("test")
+        train, test = self.images("train"), self.images("test")
         return domain_classifier(train, test, f"{data['layout']} dataset {data['root']}", retrain, progress)
 
     # ------------------------------------------------------------ shared

@@ -287,7 +287,8 @@ def test_long_inputs_are_converted_in_pieces_cut_at_pauses(checkpoints, demo_cor
     from vcgan.features import FeatureConfig, load_audio, save_audio
     from vcgan.metrics.mcd import analysis_for_metrics, score_features
     from vcgan.models.voice_conversion import converter
-    from vcgan.models.voice_conversion.pipeline import SpeakerStats, convert_in_pieces, convert_waveform, quiet_cuts
+    from vcgan.models.voice_conversion.pipeline import (SpeakerStats, convert_in_pieces, convert_waveform, identity,
+                                                        quiet_cuts)
 
     files = sorted((demo_corpus / "kal" / "test").glob("*.*"))[:3]
     x = np.concatenate([load_audio(f, 16000) for f in files])
@@ -296,7 +297,8 @@ def test_long_inputs_are_converted_in_pieces_cut_at_pauses(checkpoints, demo_cor
     frame_energy = np.convolve(x ** 2, np.ones(800) / 800, "same")
     assert all(frame_energy[c] < np.median(frame_energy) for c in cuts[1:-1])  # each cut in a quiet stretch
     cfg, st = FeatureConfig(), SpeakerStats(np.zeros(36), np.ones(36), 4.6, 0.2)
-    whole, pieces = convert_waveform(x, cfg, st, st), convert_in_pieces(x, cfg, st, st, every_s=3.0, search_s=1.0)
+    whole = convert_waveform(x, cfg, st, st)
+    pieces = convert_in_pieces(x, cfg, st, [(st, identity)], every_s=3.0, search_s=1.0)[0]
     assert len(pieces) == len(x) and np.isfinite(pieces).all()
     ref = analysis_for_metrics(x, 16000)
     mcd_whole = score_features("w", *ref, *analysis_for_metrics(whole, 16000)).mcd

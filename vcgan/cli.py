@@ -47,7 +47,7 @@ def _tasks(a):
             print(f"  task: {task}    (config sections: {sections})")
 
 
-def _load(path, command: str, used_by: str | None = None):
+def _load(path, command: str | None, used_by: str | None = None):
     from .families import load
 
     return load(path, command, used_by)
@@ -63,9 +63,8 @@ def _report_skipped(model) -> None:
 
 def _info(a):
     from .engine.inference import describe_text
-    from .families import load
 
-    info = load(a.checkpoint).describe()
+    info = _load(a.checkpoint, None).describe()
     print(json.dumps(info, indent=1) if a.json else describe_text(info))
 
 
@@ -180,7 +179,8 @@ def _evaluate(a):
 
 
 def _evaluate_compare(a):
-    from .metrics.report import compare_reports, comparison_markdown, load_report, report_files
+    from .metrics.report import compare_reports, comparison_markdown, load_report
+    from .report import write_report
 
     names = a.names.split(",") if a.names else [Path(p).stem for p in a.reports]
     if len(names) != len(a.reports) or len(set(names)) != len(names):
@@ -189,7 +189,7 @@ def _evaluate_compare(a):
     md = comparison_markdown(comp, a.title)
     print(md)
     if a.output:
-        js, mdp = report_files(a.output, comp, md)
+        js, mdp = write_report(a.output, comp, md)
         print(f"wrote {mdp} and {js}")
 
 
@@ -198,8 +198,6 @@ def _postfilter(a):
 
     if bool(a.checkpoint) == bool(a.gv_scaling):
         raise VcganError("give either --checkpoint (a GAN postfilter) or --gv-scaling FEATS_DIR (the baseline)")
-    if a.chunk_frames < 1:
-        raise VcganError(f"--chunk-frames: give a positive number of frames, got {a.chunk_frames}")
     pf = _load(a.checkpoint, "postfilter") if a.checkpoint else GVScaling.from_features(a.gv_scaling, a.natural, a.kind)
     if a.synthesis and pf.kind != "mcep":
         raise VcganError("--synthesis: for the mel-cepstrum model (the STFT model keeps the input's phase)")

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .errors import VcganError
+
 
 def atomic_write_text(path, text: str) -> Path:
     path = Path(path)
@@ -54,8 +56,6 @@ def store_cached_npz(path, **arrays) -> None:
 def check_distinct_outputs(inputs, outputs) -> None:
     """Refuse, before anything is written, two inputs that would write one output file
     (``a.wav`` and ``a.flac`` of one folder both become ``a.wav``)."""
-    from .errors import VcganError
-
     seen: dict[Path, Path] = {}
     sources = {Path(s).resolve() for s in inputs}
     for src, dst in zip(inputs, outputs):
@@ -74,8 +74,6 @@ def map_files(inputs, fn, *, skip_bad: bool = False, desc: str = "", unit: str =
     when ``skip_bad`` is set (without it the first such error stops the run, naming the file:
     the outputs written before it are complete files)."""
     from tqdm import tqdm
-
-    from .errors import VcganError
 
     done, skipped = [], []
     for item in tqdm(list(inputs), desc=desc, unit=unit, disable=not progress):

@@ -8,6 +8,7 @@ The CLI, the Python API (``vcgan.load``) and the evaluation commands all go thro
 """
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from pathlib import Path
 
 from ..errors import CheckpointError
@@ -15,7 +16,7 @@ from .checkpoint import load_checkpoint
 from .registry import family_named
 
 
-class InferenceModel:
+class InferenceModel(ABC):
     """One trained checkpoint, ready to apply.
 
     Subclasses set ``purpose`` (what it does, e.g. "voice conversion") and implement
@@ -59,11 +60,13 @@ class InferenceModel:
             "hardware": runtime.get("hardware"),
         }
 
+    @abstractmethod
     def apply(self, *args, **kwargs):
-        raise NotImplementedError(f"{type(self).__name__}.apply")
+        """The model applied to one input (a waveform, a file, a batch of images)."""
 
+    @abstractmethod
     def apply_paths(self, *args, **kwargs):
-        raise NotImplementedError(f"{type(self).__name__}.apply_paths")
+        """The model applied to a file or a folder, written under an output path."""
 
 
 def describe_text(info: dict) -> str:

@@ -18,6 +18,7 @@ from ..errors import VcganError
 from ..features.alignment import align_frames
 from ..features.audio import list_audio, load_audio
 from ..features.stft import STFTConfig, stft_analyze
+from ..report import interval_text, paired_bootstrap, write_report
 from .mcd import metric_analysis, non_silent, score_features
 from .oversmoothing import (MS_FRAMES, global_variance, log_gv_distance, log_spectral_distance, modulation_frequencies,
                             modulation_power, modulation_spectrum, ms_distance, power_to_db)
@@ -143,8 +144,6 @@ def _per_utterance(feats: list) -> dict:
 
 
 def _intervals(sys: dict, base: dict, nat: dict, resamples: int) -> dict:
-    from ..report import paired_bootstrap
-
     def set_level(u: dict, idx, which: str) -> float:
         if which == "log_gv_distance":
             return log_gv_distance(u["var"][idx].mean(0), nat["var"][idx].mean(0))
@@ -171,8 +170,6 @@ def markdown(result: dict, title: str | None = None) -> str:
         lines.append(f"| {name} | {r['mcd']:.2f} | {r['log_f0_rmse']:.4f} | {r['log_gv_distance']:.3f} | "
                      f"{r['ms_distance']:.2f} | {r['lsd']:.2f} |")
     if result.get("intervals"):
-        from ..report import interval_text
-
         lines += ["", "Differences with paired bootstrap 95% intervals over the utterances (negative: closer to "
                       "natural speech, or lower MCD/LSD):", "",
                   "| comparison | MCD [dB] | log-F0 RMSE | log-GV distance | MS distance [dB] | LSD [dB] |",
@@ -236,7 +233,5 @@ def plot_curves(curves: dict, out_prefix) -> list[Path]:
 
 
 def write_postfilter_report(result: dict, curves: dict, out_prefix, title: str | None = None) -> list[Path]:
-    from ..report import write_report
-
     Path(out_prefix).parent.mkdir(parents=True, exist_ok=True)
     return write_report(out_prefix, result, markdown(result, title), plot_curves(curves, out_prefix))

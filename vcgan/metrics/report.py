@@ -8,13 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import VcganError
-from ..report import write_report as _write
-
-
-def report_files(out_prefix, result: dict, markdown: str) -> tuple[Path, Path]:
-    """``result`` to OUT_PREFIX.json and ``markdown`` to OUT_PREFIX.md (:func:`vcgan.report.write_report`)."""
-    js, md = _write(out_prefix, result, markdown)
-    return js, md
+from ..report import interval_text, paired_bootstrap, write_report as write_files
 from .mcd import analyse_files, paired_or_error, score_pairs, summarize
 
 DIRECTION = re.compile(r"^(?P<src>.+)_to_(?P<tgt>.+)$")
@@ -73,7 +67,7 @@ def markdown_table(result: dict, title: str | None = None) -> str:
 
 
 def write_report(result: dict, out_prefix, title=None) -> tuple[Path, Path]:
-    js, md = report_files(out_prefix, result, markdown_table(result, title))
+    js, md = write_files(out_prefix, result, markdown_table(result, title))
     return js, md
 
 
@@ -122,8 +116,6 @@ def compare_reports(reports: dict, baseline: str, margin: float = 0.5, resamples
 def _intervals(system: dict, baseline: dict, directions, resamples: int) -> dict:
     """Paired bootstrap intervals of system - baseline MCD per direction and averaged over
     directions (each direction weighted equally, as the average row is); {} without per-file scores."""
-    from ..report import paired_bootstrap
-
     out, a_all, b_all, units, weights = {}, [], [], [], []
     for d in directions:
         a, b = _per_file(system, d), _per_file(baseline, d)
@@ -161,8 +153,6 @@ def comparison_markdown(comp: dict, title: str | None = None) -> str:
               f"{comp['margin']:g} dB (MCD) under {b}" for n in others]
     intervals = comp.get("intervals") or {}
     if any(intervals.values()):
-        from ..report import interval_text
-
         lines += ["", f"Paired bootstrap 95% intervals of the MCD difference to {b} [dB] (over utterances; the "
                       "average resamples sentences with all their directions):", "",
                   "| direction | " + " | ".join(f"{n} - {b}" for n in others) + " | interval excludes 0 |",

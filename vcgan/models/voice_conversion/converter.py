@@ -87,6 +87,9 @@ class Converter:
     def speakers(self) -> list[str]:
         return sorted(self.stats)
 
+    def speaker_stats(self, speaker: str) -> SpeakerStats:
+        return SpeakerStats.from_dict(self.stats[speaker])
+
     @classmethod
     def statistics_transform(cls, feats_dir) -> "Converter":
         from ...features.cache import FeatureStore
@@ -132,7 +135,7 @@ class Converter:
         as ``{"source->target": {"mean": [...], "std": [...]}}`` (see :meth:`calibrated`)."""
         @functools.cache  # a source's training features, read once for all its targets
         def training_inputs(source):
-            src = SpeakerStats.from_dict(self.stats[source])
+            src = self.speaker_stats(source)
             return [src.model_input(u.spectral) for u in store.utterances(source, "train")]  # names the directory
 
         table = {}
@@ -206,12 +209,18 @@ class Converter:
                       chunk_overlap: int = DEFAULT_CHUNK_OVERLAP):
         self.check(source, target)
         chunk_frames = check_chunking(chunk_frames, chunk_overlap)
-        convert = convert_in_pieces if chunk_frames and len(x) > LONG_INPUT_SECONDS * self.features.sample_rate \
-            else convert_waveform
-        return convert(
-            x, self.features, SpeakerStats.from_dict(self.stats[source]), SpeakerStats.from_dict(self.stats[target]),
+        if chunk_frames and len(x) > LONG_INPUT_SECONDS * self.features.sample_rate:
+            return self._in_pieces(x, source, [target], chunk_frames, chunk_overlap)[0]
+        return convert_waveform(
+            x, self.features, self.speaker_stats(source), self.speaker_stats(target),
             self._mapping_for(source, target), chunk_frames=chunk_frames, chunk_overlap=chunk_overlap,
         )
+
+    def _in_pieces(self, x, source: str, targets, chunk_frames, chunk_overlap) -> list:
+        """A long input converted to each of ``targets``, each piece analysed once for all of them."""
+        conversions = [(self.speaker_stats(t), self._mapping_for(source, t)) for t in targets]
+        return convert_in_pieces(x, self.features, self.speaker_stats(source), conversions,
+                                 chunk_frames=chunk_frames, chunk_overlap=chunk_overlap)
 
     def convert_paths(self, inputs, out, source: str, target: str, chunk_frames=None,
                       chunk_overlap: int = DEFAULT_CHUNK_OVERLAP, progress: bool = True, cache_dir=None,
@@ -234,20 +243,20 @@ class Converter:
         chunk_frames = check_chunking(chunk_frames, chunk_overlap)
         plans = {t: output_paths(inputs, o) for t, o in outs.items()}
         files = next(iter(plans.values()))[0]
-        src = SpeakerStats.from_dict(self.stats[source])
+        src = self.speaker_stats(source)
         written: dict[str, list[Path]] = {t: [] for t in outs}
 
         def convert_one(i):
             if chunk_frames and audio_seconds(files[i]) > LONG_INPUT_SECONDS:  # in pieces, not cached
                 x = load_audio(files[i], self.features.sample_rate)
-                for t, (_, targets) in plans.items():
-                    save_audio(targets[i], self.convert_array(x, source, t, chunk_frames, chunk_overlap),
-                               self.features.sample_rate)
+                for (t, (_, targets)), y in zip(plans.items(), self._in_pieces(x, source, list(plans), chunk_frames,
+                                                                                chunk_overlap)):
+                    save_audio(targets[i], y, self.features.sample_rate)
                     written[t].append(targets[i])
                 return
             feats = analyze_file_cached(files[i], self.features, cache_dir)
             for t, (_, targets) in plans.items():
-                y = convert_analysed(feats, self.features, src, SpeakerStats.from_dict(self.stats[t]),
+                y = convert_analysed(feats, self.features, src, self.speaker_stats(t),
                                      self._mapping_for(source, t), chunk_frames=chunk_frames, chunk_overlap=chunk_overlap)
                 save_audio(targets[i], y, self.features.sample_rate)
                 written[t].append(targets[i])

@@ -156,30 +156,33 @@ def quiet_cuts(x: np.ndarray, sample_rate: int, every_s: float, search_s: float,
     return cuts + [n]
 
 
-def convert_in_pieces(x: np.ndarray, cfg: FeatureConfig, source: SpeakerStats, target: SpeakerStats,
-                      mapping: Mapping = identity, every_s: float = 20.0, search_s: float = 5.0,
-                      context_s: float = 0.25, fade_s: float = 0.01, **kw) -> np.ndarray:
+def convert_in_pieces(x: np.ndarray, cfg: FeatureConfig, source: SpeakerStats, conversions,
+                      every_s: float = 20.0, search_s: float = 5.0, context_s: float = 0.25,
+                      fade_s: float = 0.01, **kw) -> list[np.ndarray]:
     """:func:`convert_waveform` of a long input piece by piece, so that memory stays bounded
     by the piece length, not the input's: cut at quiet points (:func:`quiet_cuts`), each piece
-    analysed, converted and synthesised with ``context_s`` of its neighbours, and the pieces
-    joined with ``fade_s`` linear cross-fades. Same length as ``x``."""
+    analysed once, with ``context_s`` of its neighbours, then converted and synthesised for each
+    of ``conversions`` ((target statistics, mapping) pairs), and the pieces joined with ``fade_s``
+    linear cross-fades. One waveform per conversion, each as long as ``x``."""
     sr, n = cfg.sample_rate, len(x)
     cuts = quiet_cuts(x, sr, every_s, search_s)
     ctx, fade = int(context_s * sr), int(fade_s * sr)
-    out, weight = np.zeros(n), np.zeros(n)
+    outs, weight = [np.zeros(n) for _ in conversions], np.zeros(n)
     for a, b in zip(cuts[:-1], cuts[1:]):
         pa, pb = max(0, a - ctx), min(n, b + ctx)
-        y = synthesize(convert_features(analyze(x[pa:pb], cfg), source, target, mapping, **kw), cfg)
-        y = np.pad(y, (0, max(0, (pb - pa) - len(y))))[: pb - pa]
         oa, ob = max(0, a - fade), min(n, b + fade)
         w = np.ones(ob - oa)
         if oa < a:
             w[: 2 * (a - oa)] = np.linspace(0, 1, 2 * (a - oa) + 2)[1:-1]
         if ob > b:
             w[-2 * (ob - b):] = np.linspace(1, 0, 2 * (ob - b) + 2)[1:-1]
-        out[oa:ob] += w * y[oa - pa: ob - pa]
+        feats = analyze(x[pa:pb], cfg)
+        for out, (target, mapping) in zip(outs, conversions):
+            y = synthesize(convert_features(feats, source, target, mapping, **kw), cfg)
+            y = np.pad(y, (0, max(0, (pb - pa) - len(y))))[: pb - pa]
+            out[oa:ob] += w * y[oa - pa: ob - pa]
         weight[oa:ob] += w
-    return limit_peak(out / np.maximum(weight, 1e-8))
+    return [limit_peak(out / np.maximum(weight, 1e-8)) for out in outs]
 
 
 def sample_media(utterance: WorldFeatures, features: FeatureConfig, stats: dict, source: str, target: str,
