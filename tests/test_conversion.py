@@ -4,11 +4,12 @@ import torch
 
 import vcgan
 from conftest import tiny_config
-from vcgan.models.voice_conversion.pipeline import SpeakerStats, apply_in_chunks, convert_features
+from vcgan.engine.chunking import apply_in_chunks
 from vcgan.engine.trainer import Trainer
 from vcgan.features import FeatureConfig, analyze, load_audio
 from vcgan.errors import CheckpointError
 from vcgan.models.voice_conversion.converter import Converter
+from vcgan.models.voice_conversion.pipeline import SpeakerStats, convert_features
 from vcgan.training import build
 
 

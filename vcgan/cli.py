@@ -199,11 +199,9 @@ def _postfilter(a):
     if bool(a.checkpoint) == bool(a.gv_scaling):
         raise VcganError("give either --checkpoint (a GAN postfilter) or --gv-scaling FEATS_DIR (the baseline)")
     pf = _load(a.checkpoint, "postfilter") if a.checkpoint else GVScaling.from_features(a.gv_scaling, a.natural, a.kind)
-    if a.synthesis and pf.kind != "mcep":
-        raise VcganError("--synthesis: for the mel-cepstrum model (the STFT model keeps the input's phase)")
-    written = pf.filter_paths(a.input, a.output, seed=a.seed, griffin_lim=a.griffin_lim, chunk_frames=a.chunk_frames,
-                              synthesis=a.synthesis or "filter", skip_bad=a.skip_bad)
-    what = f"{pf.kind} GAN postfilter" if a.checkpoint else f"GV scaling of the {pf.kind} features"
+    written = pf.apply_paths(a.input, a.output, seed=a.seed, griffin_lim=a.griffin_lim, chunk_frames=a.chunk_frames,
+                             synthesis=a.synthesis, skip_bad=a.skip_bad)
+    what = pf.task if a.checkpoint else f"GV scaling of the {pf.kind} features"
     print(f"postfiltered {len(written)} file(s) ({what}) -> {a.output}")
     _report_skipped(pf)
 
@@ -335,7 +333,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--synthesis", choices=["filter", "world"], help="mel-cepstrum model: filter the input waveform by "
                    "the change of its envelope (default: the input's own excitation) or resynthesise with WORLD "
                    "(the input's F0 and aperiodicity)")
-    s.add_argument("--chunk-frames", type=int, default=2000, help="filter long inputs this many frames at a time")
+    s.add_argument("--chunk-frames", type=int, default=None, help="filter long inputs this many 5-ms frames at a "
+                   "time (default 2000; waveform postfilters: 0 for whole files)")
     s.add_argument("--skip-bad", action="store_true", help="report and skip unusable audio files instead of stopping")
     s.add_argument("input", help="audio file or directory")
     s.add_argument("-o", "--output", required=True, help="output directory (or .wav path for a single file)")

@@ -101,6 +101,7 @@ def evaluate_postfilter(natural_dir, systems: dict, sample_rate: int = 16000, jo
         result["natural_edge_jump"] = edge_jump([a["logamp"] for a in nat], edge_bins)
     curves = {"gv": {"natural": gv_nat}, "ms": {"natural": ms_nat}, "spectrogram": {"natural": nat[0]["logamp"]},
               "example": names[0]}
+    first = list(systems)[0]  # the input (synthetic speech): F0 is compared with its F0
     for name in systems:
         sys_feats = feats[name]
         scores, lsds = [], []
@@ -121,6 +122,8 @@ def evaluate_postfilter(natural_dir, systems: dict, sample_rate: int = 16000, jo
         }
         per_utt[name].update(mcd=np.array([s.mcd for s in scores]), lsd=np.array(lsds),
                              log_f0_rmse=np.array([s.log_f0_rmse for s in scores]))
+        if name != first:
+            result["systems"][name]["f0_vs_input"] = f0_against(sys_feats, feats[first])
         if edge_bins:
             result["systems"][name]["edge_jump"] = edge_jump([a["logamp"] for a in sys_feats], edge_bins)
         curves["gv"][name], curves["ms"][name] = gv, ms
@@ -130,6 +133,23 @@ def evaluate_postfilter(natural_dir, systems: dict, sample_rate: int = 16000, jo
                            for i, b in enumerate(baselines) for n in systems
                            if n != b and n not in baselines[:i]}  # each pair of baselines once
     return result, curves
+
+
+def f0_against(system: list, reference: list) -> dict:
+    """How far a postfilter moved F0: log-F0 RMSE over the frames voiced in both (frame by
+    frame: a postfilter keeps the length) and the share of frames whose voicing differs,
+    pooled over the utterances."""
+    sq, voiced, differ, total = 0.0, 0, 0, 0
+    for a, r in zip(system, reference):
+        n = min(len(a["f0"]), len(r["f0"]))
+        fa, fr = a["f0"][:n], r["f0"][:n]
+        both = (fa > 0) & (fr > 0)
+        sq += float(np.sum((np.log(fa[both]) - np.log(fr[both])) ** 2))
+        voiced += int(both.sum())
+        differ += int(np.sum((fa > 0) != (fr > 0)))
+        total += n
+    return {"log_f0_rmse": float(np.sqrt(sq / voiced)) if voiced else float("nan"),
+            "vuv_disagreement": differ / total if total else float("nan")}
 
 
 MEASURES = ("mcd", "log_f0_rmse", "log_gv_distance", "ms_distance", "lsd")
@@ -169,6 +189,12 @@ def markdown(result: dict, title: str | None = None) -> str:
     for name, r in result["systems"].items():
         lines.append(f"| {name} | {r['mcd']:.2f} | {r['log_f0_rmse']:.4f} | {r['log_gv_distance']:.3f} | "
                      f"{r['ms_distance']:.2f} | {r['lsd']:.2f} |")
+    moved = {n: r["f0_vs_input"] for n, r in result["systems"].items() if "f0_vs_input" in r}
+    if moved:
+        first = next(iter(result["systems"]))
+        lines += ["", f"F0 of each system against its input's ({first}), frame by frame:", "",
+                  "| system | log-F0 RMSE vs input | V/UV disagreement |", "|---|---:|---:|"]
+        lines += [f"| {n} | {m['log_f0_rmse']:.4f} | {100 * m['vuv_disagreement']:.1f}% |" for n, m in moved.items()]
     if result.get("intervals"):
         lines += ["", "Differences with paired bootstrap 95% intervals over the utterances (negative: closer to "
                       "natural speech, or lower MCD/LSD):", "",

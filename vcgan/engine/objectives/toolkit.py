@@ -54,12 +54,17 @@ class MultiViewDiscriminator(nn.Module):
         if not views:
             raise ValueError("MultiViewDiscriminator needs at least one view")
         self.discs = nn.ModuleDict({k: d for k, (_, d, _) in views.items()})
-        self.transforms = {k: t for k, (t, _, _) in views.items()}
+        # transforms that are modules (a log-mel with its filterbank) move with the discriminator
+        self.view_transforms = nn.ModuleDict({k: t for k, (t, _, _) in views.items() if isinstance(t, nn.Module)})
+        self.transforms = {k: t for k, (t, _, _) in views.items() if not isinstance(t, nn.Module)}
         self.weights = {k: float(w) for k, (_, _, w) in views.items()}
 
+    def view(self, name: str, x):
+        t = self.view_transforms[name] if name in self.view_transforms else self.transforms[name]
+        return t(x) if t is not None else x
+
     def forward(self, x, *cond):
-        return ViewScores({k: (self.weights[k], d(self.transforms[k](x) if self.transforms[k] else x, *cond))
-                           for k, d in self.discs.items()})
+        return ViewScores({k: (self.weights[k], d(self.view(k, x), *cond)) for k, d in self.discs.items()})
 
 
 class HistoryPool(nn.Module):

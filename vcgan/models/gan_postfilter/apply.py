@@ -27,12 +27,18 @@ SYNTHESIS = ("filter", "world")  # how the mel-cepstrum model's output becomes a
 class _FilesMixin:
     """Apply ``filter_file`` to a file or a directory."""
 
-    def filter_paths(self, inputs, out, seed: int = 0, griffin_lim: bool = False, chunk_frames: int = 2000,
-                     progress: bool = True, synthesis: str = "filter", skip_bad: bool = False) -> list[Path]:
+    def filter_paths(self, inputs, out, seed: int = 0, griffin_lim: bool = False, chunk_frames: int | None = 2000,
+                     progress: bool = True, synthesis: str | None = "filter", skip_bad: bool = False) -> list[Path]:
         """Postfilter a file or every audio file of a directory into ``out`` (a file for one input,
         else a directory). With ``skip_bad`` an unusable input is reported and skipped (``self.skipped``)."""
         from ...fileio import map_files
 
+        if synthesis is not None and self.kind != "mcep":
+            raise VcganError("--synthesis: for the mel-cepstrum model (the STFT model keeps the input's phase)")
+        if griffin_lim and self.kind != "stft":
+            raise VcganError("--griffin-lim: for the STFT model (the mel-cepstrum model filters the input waveform)")
+        synthesis = synthesis or "filter"
+        chunk_frames = 2000 if chunk_frames is None else chunk_frames
         if synthesis not in SYNTHESIS:
             raise VcganError(f"synthesis: expected one of {SYNTHESIS}, got {synthesis!r}")
         if chunk_frames is not None and chunk_frames < 1:
@@ -46,6 +52,9 @@ class _FilesMixin:
         done, skipped = map_files(range(len(files)), one, skip_bad=skip_bad, progress=progress, desc="postfilter")
         self.skipped = [(files[i], msg) for i, msg in skipped]
         return [targets[i] for i in done]
+
+    def apply_paths(self, inputs, out, **options) -> list[Path]:
+        return self.filter_paths(inputs, out, **options)
 
     def filter_file(self, path, seed: int = 0, griffin_lim: bool = False, chunk_frames: int = 2000,
                     synthesis: str = "filter") -> np.ndarray:
@@ -101,8 +110,6 @@ class SpeechPostfilter(_FilesMixin, InferenceModel):
         """The postfiltered waveform of one audio file (``filter_file``)."""
         return self.filter_file(path, **options)
 
-    def apply_paths(self, inputs, out, **options) -> list[Path]:
-        return self.filter_paths(inputs, out, **options)
 
 
 def load_checkpoint_postfilter(path, checkpoint: dict, device: str = "cpu") -> SpeechPostfilter:

@@ -14,6 +14,7 @@ from typing import Callable
 import numpy as np
 import torch
 
+from ...engine.chunking import apply_in_chunks
 from ...features.audio import limit_peak
 from ...features.f0 import convert_f0
 from ...features.world import FeatureConfig, WorldFeatures, analyze, synthesize
@@ -52,17 +53,6 @@ def identity(x: torch.Tensor) -> torch.Tensor:
     return x
 
 
-def _fade_in(overlap: int) -> torch.Tensor:
-    """Weights over an overlap: 0 for its first quarter (frames a window's edge
-    disturbs), a linear ramp across its middle, 1 for its last quarter."""
-    margin = overlap // 4
-    ramp = torch.zeros(overlap)
-    mid = overlap - 2 * margin
-    ramp[margin:margin + mid] = torch.linspace(0, 1, mid + 2)[1:-1]
-    ramp[margin + mid:] = 1.0
-    return ramp
-
-
 def shift_average(fn: Mapping, shifts: int) -> Mapping:
     """``fn`` averaged over the input delayed by 0 .. shifts - 1 frames ("cycle spinning").
 
@@ -81,34 +71,6 @@ def shift_average(fn: Mapping, shifts: int) -> Mapping:
         return sum(fn(xk)[..., k:].float() for k, xk in enumerate(delayed)) / shifts
 
     return averaged
-
-
-def apply_in_chunks(fn: Mapping, x: torch.Tensor, chunk: int | None, overlap: int) -> torch.Tensor:
-    """Run ``fn`` on (1, D, T) whole, or on overlapping windows blended by cross-fades."""
-    total = x.shape[-1]
-    if not chunk or total <= chunk:
-        return fn(x)
-    overlap = min(max(0, overlap), chunk // 2)
-    hop = chunk - overlap
-    out = torch.zeros_like(x, dtype=torch.float32)
-    weight = torch.zeros(total, dtype=torch.float32)
-    fade = _fade_in(overlap) if overlap else None
-    start = 0
-    while True:
-        end = min(start + chunk, total)
-        start = max(0, end - chunk)  # the last window is full length, aligned to the end
-        y = fn(x[..., start:end]).float()
-        w = torch.ones(end - start)
-        if overlap and start > 0:
-            w[:overlap] = fade
-        if overlap and end < total:
-            w[-overlap:] = fade.flip(0)
-        out[..., start:end] += y * w
-        weight[start:end] += w
-        if end >= total:
-            break
-        start += hop
-    return out / weight.clamp_min(1e-8)
 
 
 def convert_features(
