@@ -415,6 +415,10 @@ def test_gv_scaling_baseline_and_postfilter_evaluation(postfilter_corpus, tmp_pa
     for suffix in ("_gv.png", "_ms.png", "_spectrograms.png"):
         assert (out.parent / f"pf{suffix}").stat().st_size > 1000
     assert "| gv |" in out.with_suffix(".md").read_text()
+    # GV scaling changes the envelope, not the excitation: F0 stays the input's
+    moved = gv["f0_vs_input"]
+    assert "f0_vs_input" not in syn and moved["log_f0_rmse"] < 0.03 and moved["vuv_disagreement"] < 0.05
+    assert "| gv | " in out.with_suffix(".md").read_text().split("F0 of each system against its input's")[1]
     # both a checkpoint and the baseline, or neither, is an error
     assert main(["postfilter", str(root / "synthetic"), "-o", str(tmp_path / "x")]) == 2
     assert main(["evaluate", str(root / "natural"), str(root / "synthetic"), str(gv_dir)]) == 2
@@ -465,6 +469,17 @@ def test_reconstruction_in_feature_units_weighs_dims_by_their_natural_spread(pos
         assert plain.recon_scale is None
     with pytest.raises(ConfigError, match="loss.recon_units"):
         build(_cfg(task, feats_dir, tmp_path / "bad", **{"loss.recon_units": "db", **extra}))
+
+
+def test_f0_against_the_input_by_hand():
+    from vcgan.metrics.postfilter_report import f0_against
+
+    ref = [{"f0": np.array([0.0, 100.0, 100.0, 200.0])}]
+    same = f0_against(ref, ref)
+    assert same == {"log_f0_rmse": 0.0, "vuv_disagreement": 0.0}
+    moved = f0_against([{"f0": np.array([100.0, 200.0, 200.0, 0.0])}], ref)
+    assert moved["log_f0_rmse"] == pytest.approx(np.log(2.0))  # the two frames voiced in both, an octave up
+    assert moved["vuv_disagreement"] == pytest.approx(0.5)  # the first and last frames flip
 
 
 def test_band_edge_jump_sees_a_seam():
