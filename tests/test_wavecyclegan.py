@@ -92,20 +92,20 @@ def test_log_mel_matches_librosa_and_passes_gradients_to_the_waveform(demo_corpu
 def test_the_views_losses_sum_with_their_weights():
     cfg = defaults("wavecyclegan2")
     m, loss = cfg["model"], {**cfg["loss"], "wave_weight": 0.7, "mel_weight": 0.3}
-    m["wave_d"]["scales"] = 2
+    m["wave_d"].update(scales=2, periods=[3])
     torch.manual_seed(0)
     d = build_discriminator(SR, m, loss)
-    assert set(d.discs) == {"wave", "wave_down2", "mel"}
+    assert set(d.discs) == {"wave", "wave_down2", "period3", "mel"}
     x = 0.1 * torch.randn(2, 1, 4000)
     scores = d(x)
     assert isinstance(scores, ViewScores)
     adv = AdversarialLoss("lsgan")
-    by_hand = sum(w * adv.g_loss(d.discs[k](d.view(k, x))) for k, w in
-                  (("wave", 0.7), ("wave_down2", 0.7), ("mel", 0.3)))
+    weights = (("wave", 0.7), ("wave_down2", 0.7), ("period3", 0.7), ("mel", 0.3))
+    by_hand = sum(w * adv.g_loss(d.discs[k](d.view(k, x))) for k, w in weights)
     torch.testing.assert_close(adv.g_loss(scores), by_hand)
     real, fake = d(x), d(x.flip(-1))
-    torch.testing.assert_close(adv.d_loss(real, fake), sum(
-        w * adv.d_loss(real[k][1], fake[k][1]) for k, w in (("wave", 0.7), ("wave_down2", 0.7), ("mel", 0.3))))
+    torch.testing.assert_close(adv.d_loss(real, fake), sum(w * adv.d_loss(real[k][1], fake[k][1]) for k, w in weights))
+    assert d.view("period3", x).shape == (2, 1, 1334, 3)  # 4000 samples folded by 3, zero-padded
     # the log-mel view is a module: its filterbank moves with the discriminator
     assert "mel" in dict(d.named_children())["view_transforms"]
 

@@ -22,8 +22,8 @@ from ...engine.objectives import CycleConsistentObjective, MultiViewDiscriminato
 from ...engine.registry import Family, register
 from ...errors import ConfigError
 from .data import RandomWaves, UnpairedCrops, active_rms, load_domain
-from .networks import (Downsample, LogMel, SpectrogramDiscriminator, WaveGeneratorV1, WaveGeneratorV2,
-                       WavePatchDiscriminator, receptive_field)
+from .networks import (Downsample, LogMel, PeriodDiscriminator, Periodic, SpectrogramDiscriminator, WaveGeneratorV1,
+                       WaveGeneratorV2, WavePatchDiscriminator, receptive_field)
 
 VERSIONS = {"wavecyclegan": 1, "wavecyclegan2": 2}
 
@@ -37,7 +37,8 @@ MODEL_DEFAULTS = {
     "out_kernel": 15,  # v2 only
     "norm": "none",  # v1 only: "instance" as CycleGAN-VC (then a chunk's output depends on its start)
     "residual": True,  # output = input + G(input), the last layer starting at zero
-    "wave_d": {"channels": 16, "downsamplings": 3, "scales": 1},  # scales 3: MelGAN's multi-scale D
+    # scales 3: MelGAN's multi-scale D; periods [2, 3, 5, 7, 11]: HiFi-GAN's multi-period D beside it
+    "wave_d": {"channels": 16, "downsamplings": 3, "scales": 1, "periods": []},
     "mel_d": {"channels": 16, "downsamplings": 3},
     "mel": {"n_fft": 1024, "hop_length": 160, "win_length": None, "n_mels": 80, "fmin": 0.0, "fmax": None},
 }
@@ -93,6 +94,9 @@ def build_discriminator(sample_rate: int, m: dict, loss: dict) -> MultiViewDiscr
         views["wave" if s == 0 else f"wave_down{2 ** s}"] = (
             Downsample(s) if s else None, WavePatchDiscriminator(wd["channels"], wd["downsamplings"]),
             loss["wave_weight"])
+    for p in wd.get("periods") or []:
+        views[f"period{p}"] = (Periodic(p), PeriodDiscriminator(wd["channels"], wd["downsamplings"]),
+                               loss["wave_weight"])
     if loss["mel_weight"] > 0:
         views["mel"] = (log_mel(sample_rate, m),
                         SpectrogramDiscriminator(m["mel_d"]["channels"], m["mel_d"]["downsamplings"]),
@@ -197,6 +201,9 @@ def check(cfg: dict) -> None:
         raise ConfigError("config key 'loss.wave_weight': the waveform view needs a positive weight")
     if loss["mel_weight"] < 0:
         raise ConfigError(f"config key 'loss.mel_weight': must be >= 0, got {loss['mel_weight']}")
+    periods = m["wave_d"]["periods"]
+    if not all(isinstance(p, int) and not isinstance(p, bool) and p >= 2 for p in periods) or len(set(periods)) < len(periods):
+        raise ConfigError(f"config key 'model.wave_d.periods': distinct whole numbers >= 2, got {periods!r}")
     if m["wave_d"]["scales"] < 1:
         raise ConfigError(f"config key 'model.wave_d.scales': at least 1, got {m['wave_d']['scales']}")
     stride = 2 ** m["downsamplings"] if version == 1 else 1

@@ -13,7 +13,8 @@ Every network takes waveforms shaped ``(batch, 1, samples)``.
   (the filter is time-invariant and a chunk's output does not depend on where it starts).
 * :class:`WavePatchDiscriminator`: a waveform patch discriminator (MelGAN's: grouped
   strided convolutions, a score per patch); several at average-pooled scales make
-  MelGAN's multi-scale discriminator.
+  MelGAN's multi-scale discriminator, and :class:`PeriodDiscriminator` on samples folded by
+  a period, HiFi-GAN's multi-period one (options beside the paper-style waveform view).
 * :class:`SpectrogramDiscriminator`: a 2D patch discriminator over a log-mel spectrogram
   that :class:`LogMel` computes from the waveform, differentiably, on the fly (the
   acoustic-parameter-domain discriminator of WaveCycleGAN2).
@@ -195,6 +196,38 @@ class WavePatchDiscriminator(nn.Module):
 
     def forward(self, x):
         return self.net(x)
+
+
+class Periodic(nn.Module):
+    """``(B, 1, T)`` -> ``(B, 1, T/p, p)``: the samples folded by period ``p`` (zero-padded at the
+    end), so that a 2D convolution over the first axis sees every ``p``-th sample (HiFi-GAN)."""
+
+    def __init__(self, period: int):
+        super().__init__()
+        self.period = int(period)
+
+    def forward(self, x):
+        p = self.period
+        x = nn.functional.pad(x, (0, (-x.shape[-1]) % p))
+        return x.reshape(x.shape[0], 1, -1, p)
+
+
+class PeriodDiscriminator(nn.Module):
+    """HiFi-GAN's period discriminator on a :class:`Periodic` view: (5x1) convolutions with
+    stride 3 over the folded samples, widths doubling, a score map."""
+
+    def __init__(self, channels: int = 16, downsamplings: int = 3, max_channels: int = 256):
+        super().__init__()
+        c, layers = 1, []
+        width = channels
+        for _ in range(downsamplings):
+            layers += [nn.Conv2d(c, width, (5, 1), stride=(3, 1), padding=(2, 0)), nn.LeakyReLU(0.2)]
+            c, width = width, min(2 * width, max_channels)
+        layers += [nn.Conv2d(c, c, (5, 1), padding=(2, 0)), nn.LeakyReLU(0.2), nn.Conv2d(c, 1, (3, 1), padding=(1, 0))]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, folded):
+        return self.net(folded)
 
 
 class SpectrogramDiscriminator(nn.Module):
