@@ -118,10 +118,11 @@ class Translator(InferenceModel):
         return self.translate(x, target)
 
     def apply_paths(self, inputs, out, target: str | None = None, skip_bad: bool = False,
-                    progress: bool = True) -> list[Path]:
+                    progress: bool = True, batch: int = 64) -> list[Path]:
         """Translate an image file or every image of a folder into ``out`` (a folder, or an image
-        path for one input). Every input is read before anything is written; with ``skip_bad``
-        an unreadable image is reported and skipped (``self.skipped``)."""
+        path for one input). Every input is read and checked before anything is written, then
+        translated ``batch`` images at a time (memory bounded by the batch, not the folder); with
+        ``skip_bad`` an unreadable image is reported and skipped (``self.skipped``)."""
         inputs, out = Path(inputs), Path(out)
         if not inputs.is_dir() and not inputs.is_file():
             raise VcganError(f"{inputs}: no such file or folder")
@@ -130,15 +131,18 @@ class Translator(InferenceModel):
         one_file = not inputs.is_dir() and out.suffix.lower() in IMAGE_OUTPUTS
         targets = [out] if one_file else [out / (p.stem + ".png") for p in files]
         check_distinct_outputs(files, targets)
-        read = {}
-        _, skipped = map_files(files, lambda p: read.__setitem__(p, self.read(p)), skip_bad=skip_bad,
-                               desc="read", unit="image", progress=progress)
+        good, skipped = map_files(files, self.read, skip_bad=skip_bad, desc="check", unit="image", progress=progress)
         self.skipped = skipped
-        kept = [(p, t) for p, t in zip(files, targets) if p in read]
+        good = set(good)
+        kept = [(p, t) for p, t in zip(files, targets) if p in good]
         if not kept:
             raise VcganError(f"{inputs}: no readable image to translate")
-        y = self.translate(torch.stack([read[p] for p, _ in kept]), target)
-        return [write_image(t, yi) for (_, t), yi in zip(kept, y)]
+        written = []
+        for i in range(0, len(kept), batch):
+            part = kept[i:i + batch]
+            y = self.translate(torch.stack([self.read(p) for p, _ in part]), target)
+            written += [write_image(t, yi) for (_, t), yi in zip(part, y)]
+        return written
 
     def evaluate(self, out_dir, classifier=None, max_images: int | None = None) -> dict:
         """Scores on the checkpoint's test split beside its baselines; writes ``scores.json``,

@@ -281,6 +281,26 @@ def test_translate_refuses_a_decompression_bomb_and_skip_bad_translates_the_rest
     assert "would both be written to" in capsys.readouterr().err
 
 
+def test_translate_a_folder_in_batches_equals_one_batch(checkpoints, tmp_path):
+    """A folder is translated a batch at a time (memory bounded by the batch): the files are
+    those of translating it in one batch."""
+    from PIL import Image
+
+    from image_gans.data import load_fashion_mnist
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    images, labels = load_fashion_mnist("test", FMNIST)
+    for i, im in enumerate(images[labels == 7][:5]):
+        Image.fromarray(im).save(folder / f"s{i}.png")
+    model = vcgan.load(checkpoints["translate"])
+    small = model.apply_paths(folder, tmp_path / "small", "ankle-boot", progress=False, batch=2)
+    whole = model.apply_paths(folder, tmp_path / "whole", "ankle-boot", progress=False)
+    assert len(small) == len(whole) == 5
+    for a, b in zip(small, whole):
+        assert a.name == b.name and np.array_equal(np.asarray(Image.open(a)), np.asarray(Image.open(b)))
+
+
 def test_long_inputs_are_converted_in_pieces_cut_at_pauses(checkpoints, demo_corpus, tmp_path, monkeypatch):
     """Above LONG_INPUT_SECONDS an input is analysed, converted and synthesised in pieces
     (bounded memory): same length as the input, and as close to it as the whole conversion."""
