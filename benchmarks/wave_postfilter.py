@@ -23,6 +23,8 @@ from vcgan.engine.trainer import Trainer
 from vcgan.features.audio import list_audio, load_audio
 from vcgan.training import resolve_config
 
+from train_step import measure  # noqa: E402  (benchmarks/ runs as scripts)
+
 FIXTURE = Path(__file__).resolve().parents[1] / "tests" / "data" / "festival"
 
 
@@ -46,15 +48,10 @@ def main(argv=None):
     family = family_for_task(cfg["task"])
     model, data = family.synthetic(cfg)
     trainer = Trainer(model, data, cfg["train"], cfg["out_dir"], cfg)
-    for _ in range(a.warmup):
-        trainer.train_step(data.next_batch())
-    t0 = time.perf_counter()
-    for _ in range(a.steps):
-        trainer.train_step(data.next_batch())
-    dt = (time.perf_counter() - t0) / a.steps
+    dt, gflop = measure(lambda: trainer.train_step(data.next_batch()), a.warmup, a.steps)
     where = f"[{trainer.hardware}] precision={trainer.precision} threads={torch.get_num_threads()}"
     print(f"{a.config}: {cfg['task']} batch={cfg['data']['batch_size']} crop={cfg['data']['crop']} {where}: "
-          f"{dt:.3f} s/step, peak RSS {peak_mib():.0f} MiB")
+          f"{dt:.3f} s/step, {gflop or float('nan'):.0f} GFLOP/step, peak RSS {peak_mib():.0f} MiB")
 
     pf = family.load("(benchmark)", {"meta": model.metadata(), "model": model.state_dict(), "config": cfg})
     files = list_audio(a.files)
