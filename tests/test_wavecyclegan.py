@@ -127,6 +127,23 @@ def test_chunked_postfiltering_equals_the_whole_file_and_has_no_jump_at_the_join
     assert np.abs(np.diff(chunked)).max() <= np.abs(np.diff(whole)).max() + 1e-5
 
 
+def test_the_files_edges_are_filtered_with_mirrored_context_not_zeros():
+    """A steady input gives a steady output up to the file's first and last samples: the edges
+    see the signal mirrored, not the zeros the convolutions pad with (a step there, which the
+    network answers with a transient: a click)."""
+    g = _untrained(2, seed=3)
+    meta = {"family": "wavecyclegan", "version": 2, "sample_rate": SR, "gains": {"synthetic": 1.0, "natural": 1.0},
+            "model": {}}
+    x = 0.1 + 1e-4 * np.random.default_rng(0).standard_normal(SR)
+    with torch.no_grad():  # the bare network: its edges jump by about the level itself
+        bare = g(torch.tensor(x, dtype=torch.float32)[None, None])[0, 0].numpy()
+    assert np.abs(bare[:200] - bare[SR // 2]).max() > 0.05
+    y = WavePostfilter(g, meta).filter_wave(x)
+    inside = y[SR // 4: 3 * SR // 4]
+    edges = np.concatenate([y[:200], y[-200:]])
+    assert np.abs(edges - inside.mean()).max() < 10 * inside.std() + 1e-4
+
+
 @pytest.fixture(scope="module")
 def pairs_root(tmp_path_factory, demo_corpus) -> Path:
     """ROOT/{synthetic,natural}/{train,test}: the festival kal voice as 'synthetic', slt as

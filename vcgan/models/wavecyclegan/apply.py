@@ -5,7 +5,9 @@ so the output keeps the input's level. Inputs longer than a chunk (``chunk_frame
 5-ms frames, 10 s by default) run in windows that overlap by four one-sided receptive
 fields and are cross-faded (:func:`vcgan.engine.chunking.apply_in_chunks`): memory stays
 bounded, and for WaveCycleGAN2 (no normalisation over time) the result equals the
-whole-file output. v1 windows start at multiples of its stride.
+whole-file output. v1 windows start at multiples of its stride. The file's own edges are
+mirrored over half a receptive field before filtering, so its first and last samples see
+signal-like context rather than the convolutions' zero padding.
 """
 from __future__ import annotations
 
@@ -63,9 +65,14 @@ class WavePostfilter(InferenceModel):
     def filter_wave(self, x: np.ndarray, chunk_frames: int | None = None) -> np.ndarray:
         """The postfiltered waveform of ``x`` (mono, at the model's rate), as long as ``x``."""
         window, overlap = self.chunking(chunk_frames)
-        t = torch.from_numpy(np.asarray(x, np.float32) * self.gain)[None, None].to(self.device)
+        x = np.asarray(x, np.float32)
+        # the file's edges mirrored over half a receptive field: the first and last samples are
+        # filtered with signal-like context, not the zeros of the convolutions' padding (a click)
+        pad = min(self.field // 2, len(x) - 1)
+        pad -= pad % self.align
+        t = torch.from_numpy(np.pad(x, pad, mode="reflect") * self.gain)[None, None].to(self.device)
         y = apply_in_chunks(lambda w: self.generator(w).float(), t, window, overlap, self.align)
-        y = y[0, 0].cpu().numpy().astype(np.float64) / self.gain
+        y = y[0, 0, pad:pad + len(x)].cpu().numpy().astype(np.float64) / self.gain
         if not np.all(np.isfinite(y)):
             raise VcganError("the postfilter produced non-finite samples")
         return y
