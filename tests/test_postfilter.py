@@ -278,7 +278,7 @@ def test_train_resume_exactly_and_postfilter_files(postfilter_corpus, tmp_path, 
 
 def test_modulation_loss_by_hand_and_in_training(postfilter_corpus, tmp_path):
     from vcgan.engine.trainer import Trainer
-    from vcgan.models.gan_postfilter.family import modulation_loss
+    from vcgan.nn import modulation_loss
     from vcgan.training import build
 
     torch.manual_seed(0)

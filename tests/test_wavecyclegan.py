@@ -184,6 +184,26 @@ def test_one_training_step_updates_both_generators_and_discriminators(pairs_root
     assert {"generators.ab", "generators.ba", "discriminators.a", "discriminators.b"} <= changed
 
 
+def test_the_modulation_term_compares_the_outputs_log_mel_trajectories_with_the_natural_batchs(pairs_root, tmp_path):
+    from vcgan.nn import modulation_loss
+
+    cfg = _config(pairs_root, tmp_path, "wavecyclegan2", "loss.ms_weight=2.0")
+    model, data = build(cfg)
+    batch = data.next_batch()
+    out = model.generate(batch, 0)
+    losses = model.generator_losses(batch, out, 0)
+    traj = lambda x: model.ms_mel(x).transpose(1, 2).unsqueeze(1)  # noqa: E731
+    by_hand = modulation_loss(traj(out["fake_b"]), traj(batch["b"]))
+    torch.testing.assert_close(losses["ms"], by_hand)
+    without = {k: v for k, v in losses.items() if k not in ("ms", "total")}
+    torch.testing.assert_close(losses["total"], without["adv"] + 10 * without["cycle"] + 5 * without["identity"]
+                               + 2.0 * by_hand)
+    assert by_hand > 0 and traj(batch["b"]).shape[2] == 2048 // 80 + 1  # 5-ms frames
+    with pytest.raises(ConfigError, match="config key 'data.crop': too short for the modulation spectrum"):
+        build(_config(pairs_root, tmp_path, "wavecyclegan2", "loss.ms_weight=1.0", "data.crop=512",
+                      "loss.mel_weight=0"))
+
+
 def test_crops_use_one_gain_per_corpus_not_per_crop(pairs_root, tmp_path):
     model, data = build(_config(pairs_root, tmp_path))
     crops, wave = data.dataset, data.dataset.a[0]

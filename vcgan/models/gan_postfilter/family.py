@@ -25,6 +25,7 @@ from ...engine.schedule import Schedule
 from ...errors import ConfigError, VcganError
 from ...features.stft import BandLayout, STFTConfig, band_merge, band_split
 from ...features.world import FeatureConfig
+from ...nn.modulation import modulation_loss
 from ..voice_conversion.config import open_store
 from .data import PairedCrops, natural_statistics, paired_utterances
 from .networks import TextureDiscriminator, TexturePostfilter, postfilter_in_chunks
@@ -108,22 +109,6 @@ def recon_scales(meta: dict, loss: dict) -> list:
     scale /= np.sqrt(np.mean(scale[meta["model"]["passthrough"]:] ** 2))
     pieces = band_split(scale, layout) if layout else [scale]
     return [torch.tensor(p, dtype=torch.float32) for p in pieces]
-
-
-def modulation_loss(fake: torch.Tensor, real: torch.Tensor, skip: int = 0) -> torch.Tensor:
-    """Squared log distance between the batch modulation spectra of two ``(batch, 1, frames, dims)``
-    tensors, dims ``skip:`` (Takamichi et al.'s modulation spectrum, as the MS distance measures it:
-    each crop's trajectories with their mean removed, Hann-windowed, power over the batch; the
-    DC row is left out). In squared nepers of power, averaged over modulation frequencies and dims."""
-    f, r = fake[..., skip:].float(), real[..., skip:].float()
-    window = torch.hann_window(f.shape[2] + 2, periodic=False, device=f.device, dtype=f.dtype)[1:-1, None]
-
-    def power(z):
-        z = (z - z.mean(2, keepdim=True)) * window
-        return (torch.fft.rfft(z, dim=2).abs() ** 2).mean((0, 1))[1:]  # (frequencies, dims)
-
-    tiny = 1e-8
-    return ((torch.log(power(f) + tiny) - torch.log(power(r) + tiny)) ** 2).mean()
 
 
 class PostfilterObjective(PairedObjective):

@@ -20,7 +20,9 @@ from ...engine.data import ResumableLoader
 from ...engine.distributed import launch_rank_world
 from ...engine.objectives import CycleConsistentObjective, MultiViewDiscriminator
 from ...engine.registry import Family, register
+from ...engine.schedule import Schedule
 from ...errors import ConfigError
+from ...nn import modulation_loss
 from .data import RandomWaves, UnpairedCrops, active_rms, load_domain
 from .networks import (Downsample, LogMel, PeriodDiscriminator, Periodic, SpectrogramDiscriminator, WaveGeneratorV1,
                        WaveGeneratorV2, WavePatchDiscriminator, receptive_field)
@@ -41,11 +43,17 @@ MODEL_DEFAULTS = {
     "wave_d": {"channels": 16, "downsamplings": 3, "scales": 1, "periods": []},
     "mel_d": {"channels": 16, "downsamplings": 3},
     "mel": {"n_fft": 1024, "hop_length": 160, "win_length": None, "n_mels": 80, "fmin": 0.0, "fmax": None},
+    # the log-mel whose trajectories loss.ms_weight compares (the measures' 5-ms frame period)
+    "ms_mel": {"n_fft": 512, "hop_length": 80, "win_length": 400, "n_mels": 40, "fmin": 0.0, "fmax": None},
 }
 LOSS_DEFAULTS = {
     "adversarial": "lsgan",
     "cycle_weight": 10.0,
     "identity_weight": [[0, 5.0], ["20%", 0.0]],  # on for the first part of the run, then off (unofficial port)
+    # modulation-spectrum term on the postfilter: the batch log-MS of its output's log-mel
+    # trajectories (5-ms frames, model.ms_mel) against the natural crops' (unpaired: a statistic
+    # of the two batches, not of pairs); 0: off, the papers' objective
+    "ms_weight": 0.0,
     "wave_weight": 1.0,  # weight of the waveform view(s) in each discriminator's loss
     "mel_weight": 1.0,  # of the log-mel view (v2; 0 leaves it out; v1: 0)
     "gp_weight": 10.0,
@@ -80,8 +88,8 @@ def build_generator(version: int, m: dict):
                            m["out_kernel"], m["residual"])
 
 
-def log_mel(sample_rate: int, m: dict) -> LogMel:
-    mel = m["mel"]
+def log_mel(sample_rate: int, m: dict, key: str = "mel") -> LogMel:
+    mel = m[key]
     return LogMel(sample_rate, mel["n_fft"], mel["hop_length"], mel["win_length"], mel["n_mels"], mel["fmin"],
                   mel["fmax"])
 
@@ -114,10 +122,23 @@ class WaveCycleGAN(CycleConsistentObjective):
         d = lambda: build_discriminator(sample_rate, model, loss)  # noqa: E731
         super().__init__(g(), g(), d(), d(), adversarial=loss["adversarial"], cycle_weight=loss["cycle_weight"],
                          identity_weight=loss["identity_weight"], gp_weight=loss["gp_weight"])
+        self.ms_weight = Schedule(loss["ms_weight"], "loss.ms_weight")
+        self.ms_mel = log_mel(sample_rate, model, "ms_mel")  # no weights: in neither optimizer group
         self.version, self.sample_rate = version, int(sample_rate)
         self.gains = {k: float(v) for k, v in gains.items()}
         self.model_cfg = copy.deepcopy(model)
         self.sample_wave = sample_wave  # a synthetic test waveform (natural units) for the logger
+
+    def generator_losses(self, batch, out, step):
+        losses = super().generator_losses(batch, out, step)
+        w = self.ms_weight(step)
+        if w > 0:
+            def trajectories(x):  # (batch, 1, frames, mels), as modulation_loss takes them
+                return self.ms_mel(x).transpose(1, 2).unsqueeze(1)
+
+            losses["ms"] = modulation_loss(trajectories(out["fake_b"]), trajectories(batch["b"]))
+            losses["total"] = losses["total"] + w * losses["ms"]
+        return losses
 
     def metadata(self) -> dict:
         return {"family": "wavecyclegan", "version": self.version, "sample_rate": self.sample_rate,
@@ -209,6 +230,10 @@ def check(cfg: dict) -> None:
     stride = 2 ** m["downsamplings"] if version == 1 else 1
     if cfg["data"]["crop"] % stride:
         raise ConfigError(f"config key 'data.crop': a multiple of the generator's stride {stride}, got {cfg['data']['crop']}")
+    ms_on = any(v > 0 for _, v in Schedule(loss["ms_weight"], "config key 'loss.ms_weight'").points)
+    if ms_on and cfg["data"]["crop"] < 4 * m["ms_mel"]["hop_length"] + m["ms_mel"]["n_fft"]:
+        raise ConfigError(f"config key 'data.crop': too short for the modulation spectrum of model.ms_mel "
+                          f"(at least n_fft + 4 hops = {4 * m['ms_mel']['hop_length'] + m['ms_mel']['n_fft']} samples)")
     if loss["mel_weight"] > 0 and cfg["data"]["crop"] < m["mel"]["n_fft"]:
         raise ConfigError(f"config key 'data.crop': at least model.mel.n_fft={m['mel']['n_fft']} samples for the "
                           f"log-mel view, got {cfg['data']['crop']}")
@@ -224,8 +249,8 @@ FAMILY = register(Family(
     name="wavecyclegan", tasks=tuple(VERSIONS), defaults=defaults, build=build_task, synthetic=synthetic,
     load=lambda path, checkpoint, **options: _load_for_inference(path, checkpoint, **options),
     applies="postfilter", check=check,
-    types={"data.root": str, "model.mel.win_length": int, "model.mel.fmax": (int, float),
-           **{f"loss.{k}": "schedule" for k in ("cycle_weight", "identity_weight")}},
+    types={"data.root": str, "model.mel.win_length": int, "model.mel.fmax": (int, float), "model.ms_mel.fmax": (int, float),
+           **{f"loss.{k}": "schedule" for k in ("cycle_weight", "identity_weight", "ms_weight")}},
     minimums=[("data.crop", 256), ("data.batch_size", 1), ("data.sample_rate", 8000), ("model.channels", 2),
               ("model.res_blocks", 0), ("model.wave_d.channels", 4), ("model.mel_d.channels", 2),
               ("data.level", 1e-4)],
