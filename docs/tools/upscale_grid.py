@@ -32,7 +32,7 @@ FIGURES = {
         title="CycleGAN, sneaker <-> ankle boot: the first 8 test images of each class",
         rows=["test sneakers", "-> ankle boot", "test ankle boots", "-> sneaker"], cols=NUMBERS),
     "image_stargan_fashion_mnist.png": dict(
-        title="StarGAN (AVX2 run): test tops (class above) and their translations to each class",
+        title="StarGAN (the table's run): test tops (class above) and their translations to each class",
         rows=["input (test)", "-> t-shirt", "-> pullover", "-> shirt", "-> coat"], cols=TOPS),
     "image_stargan_fashion_mnist_amx.png": dict(
         title="StarGAN (AMX run): test tops (class above) and their translations to each class",
