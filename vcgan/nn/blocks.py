@@ -35,7 +35,8 @@ class GLU(nn.Module):
         return a * torch.sigmoid(b)
 
 
-def _norm(kind: str, dim: int, channels: int) -> nn.Module:
+def norm_layer(kind: str, dim: int, channels: int) -> nn.Module:
+    """A normalisation layer by name ("instance", "batch", "none") for 1D or 2D maps."""
     if kind == "instance":
         return (nn.InstanceNorm1d if dim == 1 else nn.InstanceNorm2d)(channels, affine=True)
     if kind == "batch":
@@ -56,7 +57,7 @@ class GatedConv(nn.Sequential):
         conv = nn.Conv1d if dim == 1 else nn.Conv2d
         if padding is None:
             padding = tuple(k // 2 for k in kernel) if isinstance(kernel, tuple) else kernel // 2
-        super().__init__(conv(in_ch, 2 * out_ch, kernel, stride, padding), _norm(norm, dim, 2 * out_ch), GLU())
+        super().__init__(conv(in_ch, 2 * out_ch, kernel, stride, padding), norm_layer(norm, dim, 2 * out_ch), GLU())
 
 
 class PixelShuffle1d(nn.Module):
@@ -82,7 +83,7 @@ class GatedUpsample(nn.Module):
         padding = tuple(k // 2 for k in kernel) if isinstance(kernel, tuple) else kernel // 2
         self.conv = conv(in_ch, 2 * out_ch * r, kernel, 1, padding)
         self.shuffle = PixelShuffle1d(2) if dim == 1 else nn.PixelShuffle(2)
-        self.norm = _norm(norm, dim, 2 * out_ch)
+        self.norm = norm_layer(norm, dim, 2 * out_ch)
         self.glu = GLU()
 
     def forward(self, x):

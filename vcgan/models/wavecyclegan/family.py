@@ -23,7 +23,8 @@ from ...engine.registry import Family, register
 from ...engine.schedule import Schedule
 from ...errors import ConfigError
 from ...nn import modulation_loss
-from .data import RandomWaves, UnpairedCrops, active_rms, load_domain
+from ...features.audio import list_audio, load_audio
+from .data import RandomWaves, UnpairedCrops, active_rms, domain_dir, load_domain
 from .networks import (Downsample, LogMel, PeriodDiscriminator, Periodic, SpectrogramDiscriminator, WaveGeneratorV1,
                        WaveGeneratorV2, WavePatchDiscriminator, receptive_field)
 
@@ -181,9 +182,6 @@ def build_task(cfg: dict):
 
 
 def _first_test_wave(data: dict, sr: int):
-    from .data import domain_dir
-    from ...features.audio import list_audio, load_audio
-
     d = domain_dir(data["root"], data["synthetic"], "test")
     files = list_audio(d) if d.is_dir() else []
     if not files:

@@ -27,6 +27,7 @@ from torch import nn
 
 from ...errors import ConfigError
 from ...nn import GLU, GatedConv, GatedUpsample, pad_time, zero_init
+from ...nn.blocks import norm_layer
 
 LOG_FLOOR = 1e-5  # log-mel floor (about -100 dB of a full-scale sine's amplitude)
 
@@ -82,20 +83,12 @@ class GatedResidual(nn.Module):
         super().__init__()
         pad = dilation * (kernel // 2)
         self.gated = nn.Sequential(nn.Conv1d(channels, 2 * hidden, kernel, padding=pad, dilation=dilation),
-                                   _norm(norm, 2 * hidden), GLU())
+                                   norm_layer(norm, 1, 2 * hidden), GLU())
         self.conv = nn.Conv1d(hidden, channels, kernel, padding=pad, dilation=dilation)
-        self.norm = _norm(norm, channels)
+        self.norm = norm_layer(norm, 1, channels)
 
     def forward(self, x):
         return x + self.norm(self.conv(self.gated(x)))
-
-
-def _norm(kind: str, channels: int) -> nn.Module:
-    if kind == "instance":
-        return nn.InstanceNorm1d(channels, affine=True)
-    if kind == "none":
-        return nn.Identity()
-    raise ConfigError(f"config key 'model.norm': unknown normalisation {kind!r}; choose from ['instance', 'none']")
 
 
 class WaveGeneratorV1(nn.Module):
