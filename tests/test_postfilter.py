@@ -476,10 +476,17 @@ def test_f0_against_the_input_by_hand():
 
     ref = [{"f0": np.array([0.0, 100.0, 100.0, 200.0])}]
     same = f0_against(ref, ref)
-    assert same == {"log_f0_rmse": 0.0, "vuv_disagreement": 0.0}
+    assert same == {"log_f0_rmse": 0.0, "gross_error_rate": 0.0, "log_f0_rmse_fine": 0.0, "vuv_disagreement": 0.0}
     moved = f0_against([{"f0": np.array([100.0, 200.0, 200.0, 0.0])}], ref)
     assert moved["log_f0_rmse"] == pytest.approx(np.log(2.0))  # the two frames voiced in both, an octave up
     assert moved["vuv_disagreement"] == pytest.approx(0.5)  # the first and last frames flip
+    assert moved["gross_error_rate"] == 1.0 and np.isnan(moved["log_f0_rmse_fine"])  # both octave jumps: no rest
+    # an octave jump on one frame in ten dominates the RMSE; the rest, moved by 1%, is what the filter did
+    ref = [{"f0": np.full(10, 100.0)}]
+    jump = f0_against([{"f0": np.r_[200.0, np.full(9, 101.0)]}], ref)
+    assert jump["gross_error_rate"] == pytest.approx(0.1)
+    assert jump["log_f0_rmse_fine"] == pytest.approx(np.log(1.01))
+    assert jump["log_f0_rmse"] == pytest.approx(np.sqrt((np.log(2.0) ** 2 + 9 * np.log(1.01) ** 2) / 10))
 
 
 def test_band_edge_jump_sees_a_seam():

@@ -204,6 +204,39 @@ def test_the_modulation_term_compares_the_outputs_log_mel_trajectories_with_the_
                       "loss.mel_weight=0"))
 
 
+def test_the_gv_term_on_cepstra_is_the_log_gv_distance_of_the_batch_and_pulls_the_variance_up(pairs_root, tmp_path):
+    from scipy.fft import dct
+
+    from vcgan.metrics.oversmoothing import log_gv_distance
+    from vcgan.nn import gv_loss
+
+    cfg = _config(pairs_root, tmp_path, "wavecyclegan2", "loss.gv_weight=3.0", "model.ms_mel.cepstra=24")
+    model, data = build(cfg)
+    batch = data.next_batch()
+    out = model.generate(batch, 0)
+    losses = model.generator_losses(batch, out, 0)
+    assert "ms" not in losses
+    # the trajectories are coefficients 1..24 of the orthonormal DCT of the log-mel frames
+    log_mel = model.ms_mel(batch["b"]).transpose(1, 2).detach().numpy()
+    cep = model.trajectories(batch["b"]).detach().numpy()[:, 0]
+    np.testing.assert_allclose(cep, dct(log_mel, norm="ortho", axis=-1)[..., 1:25], atol=1e-4)
+    # the term is the squared log-GV distance of the two batches (per-crop variance, batch mean)
+    fake = model.trajectories(out["fake_b"]).detach().numpy()[:, 0]
+    gv = lambda t: t.var(axis=1).mean(axis=0)  # noqa: E731
+    torch.testing.assert_close(losses["gv"].double(), torch.tensor(log_gv_distance(gv(fake), gv(cep), slice(None)) ** 2,
+                                                                   dtype=torch.float64), rtol=1e-3, atol=1e-6)
+    without = {k: v for k, v in losses.items() if k not in ("gv", "total")}
+    torch.testing.assert_close(losses["total"], without["adv"] + 10 * without["cycle"] + 5 * without["identity"]
+                               + 3.0 * losses["gv"])
+    # its gradient on an over-smoothed trajectory raises the variance towards the reference's
+    smooth = torch.tensor(cep[:, None] * 0.5, requires_grad=True)
+    gv_loss(smooth, torch.tensor(cep[:, None])).backward()
+    centred = smooth.detach() - smooth.detach().mean(2, keepdim=True)
+    assert (smooth.grad * centred).sum() < 0  # descending the loss spreads the trajectories out
+    with pytest.raises(ConfigError, match="config key 'model.ms_mel.cepstra': a whole number from 0 to n_mels - 1"):
+        build(_config(pairs_root, tmp_path, "wavecyclegan2", "model.ms_mel.cepstra=40"))
+
+
 def test_crops_use_one_gain_per_corpus_not_per_crop(pairs_root, tmp_path):
     model, data = build(_config(pairs_root, tmp_path))
     crops, wave = data.dataset, data.dataset.a[0]

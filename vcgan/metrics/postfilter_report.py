@@ -135,21 +135,30 @@ def evaluate_postfilter(natural_dir, systems: dict, sample_rate: int = 16000, jo
     return result, curves
 
 
+GROSS_F0 = float(np.log(1.2))  # a frame whose F0 moved by more than 20% is a gross (octave/tracking) error
+
+
 def f0_against(system: list, reference: list) -> dict:
-    """How far a postfilter moved F0: log-F0 RMSE over the frames voiced in both (frame by
-    frame: a postfilter keeps the length) and the share of frames whose voicing differs,
-    pooled over the utterances."""
-    sq, voiced, differ, total = 0.0, 0, 0, 0
+    """How far a postfilter moved F0, over the frames voiced in both (frame by frame: a
+    postfilter keeps the length), pooled over the utterances: the log-F0 RMSE of all of them;
+    the share of gross errors (F0 moved by more than 20%, the estimator's octave and tracking
+    jumps as much as the filter's doing) and the RMSE of the rest; and the share of all frames
+    whose voicing differs."""
+    diffs, differ, total = [], 0, 0
     for a, r in zip(system, reference):
         n = min(len(a["f0"]), len(r["f0"]))
         fa, fr = a["f0"][:n], r["f0"][:n]
         both = (fa > 0) & (fr > 0)
-        sq += float(np.sum((np.log(fa[both]) - np.log(fr[both])) ** 2))
-        voiced += int(both.sum())
+        diffs.append(np.log(fa[both]) - np.log(fr[both]))
         differ += int(np.sum((fa > 0) != (fr > 0)))
         total += n
-    return {"log_f0_rmse": float(np.sqrt(sq / voiced)) if voiced else float("nan"),
-            "vuv_disagreement": differ / total if total else float("nan")}
+    d = np.concatenate(diffs) if diffs else np.zeros(0)
+    gross = np.abs(d) > GROSS_F0
+    nan = float("nan")
+    return {"log_f0_rmse": float(np.sqrt(np.mean(d ** 2))) if d.size else nan,
+            "gross_error_rate": float(gross.mean()) if d.size else nan,
+            "log_f0_rmse_fine": float(np.sqrt(np.mean(d[~gross] ** 2))) if (~gross).any() else nan,
+            "vuv_disagreement": differ / total if total else nan}
 
 
 MEASURES = ("mcd", "log_f0_rmse", "log_gv_distance", "ms_distance", "lsd")
@@ -193,8 +202,10 @@ def markdown(result: dict, title: str | None = None) -> str:
     if moved:
         first = next(iter(result["systems"]))
         lines += ["", f"F0 of each system against its input's ({first}), frame by frame:", "",
-                  "| system | log-F0 RMSE vs input | V/UV disagreement |", "|---|---:|---:|"]
-        lines += [f"| {n} | {m['log_f0_rmse']:.4f} | {100 * m['vuv_disagreement']:.1f}% |" for n, m in moved.items()]
+                  "| system | log-F0 RMSE vs input | gross errors (F0 moved > 20%) | log-F0 RMSE of the rest "
+                  "| V/UV disagreement |", "|---|---:|---:|---:|---:|"]
+        lines += [f"| {n} | {m['log_f0_rmse']:.4f} | {100 * m['gross_error_rate']:.1f}% | "
+                  f"{m['log_f0_rmse_fine']:.4f} | {100 * m['vuv_disagreement']:.1f}% |" for n, m in moved.items()]
     if result.get("intervals"):
         lines += ["", "Differences with paired bootstrap 95% intervals over the utterances (negative: closer to "
                       "natural speech, or lower MCD/LSD):", "",

@@ -18,3 +18,13 @@ def modulation_loss(fake: torch.Tensor, real: torch.Tensor, skip: int = 0) -> to
 
     tiny = 1e-8
     return ((torch.log(power(f) + tiny) - torch.log(power(r) + tiny)) ** 2).mean()
+
+
+def gv_loss(fake: torch.Tensor, real: torch.Tensor, skip: int = 0) -> torch.Tensor:
+    """Squared log ratio of the global variances of two ``(batch, 1, frames, dims)`` tensors, dims
+    ``skip:``: each crop's variance over frames, averaged over the batch, per dim (the GV the
+    log-GV distance measures, as a batch statistic); averaged over dims."""
+    f, r = fake[..., skip:].float(), real[..., skip:].float()
+    tiny = 1e-8
+    gv = lambda z: z.var(2, unbiased=False).mean((0, 1))  # noqa: E731
+    return ((torch.log(gv(f) + tiny) - torch.log(gv(r) + tiny)) ** 2).mean()

@@ -22,7 +22,7 @@ from ...engine.objectives import CycleConsistentObjective, MultiViewDiscriminato
 from ...engine.registry import Family, register
 from ...engine.schedule import Schedule
 from ...errors import ConfigError
-from ...nn import modulation_loss
+from ...nn import gv_loss, modulation_loss
 from ...features.audio import list_audio, load_audio
 from .data import RandomWaves, UnpairedCrops, active_rms, domain_dir, load_domain
 from .networks import (Downsample, LogMel, PeriodDiscriminator, Periodic, SpectrogramDiscriminator, WaveGeneratorV1,
@@ -44,8 +44,11 @@ MODEL_DEFAULTS = {
     "wave_d": {"channels": 16, "downsamplings": 3, "scales": 1, "periods": []},
     "mel_d": {"channels": 16, "downsamplings": 3},
     "mel": {"n_fft": 1024, "hop_length": 160, "win_length": None, "n_mels": 80, "fmin": 0.0, "fmax": None},
-    # the log-mel whose trajectories loss.ms_weight compares (the measures' 5-ms frame period)
-    "ms_mel": {"n_fft": 512, "hop_length": 80, "win_length": 400, "n_mels": 40, "fmin": 0.0, "fmax": None},
+    # the log-mel whose trajectories loss.ms_weight and loss.gv_weight compare (the measures' 5-ms
+    # frame period); cepstra N > 0: its DCT coefficients 1..N instead of the bands (a mel-cepstrum,
+    # the domain the GV and MS measures use); 0: the log-mel bands
+    "ms_mel": {"n_fft": 512, "hop_length": 80, "win_length": 400, "n_mels": 40, "fmin": 0.0, "fmax": None,
+               "cepstra": 0},
 }
 LOSS_DEFAULTS = {
     "adversarial": "lsgan",
@@ -55,6 +58,9 @@ LOSS_DEFAULTS = {
     # trajectories (5-ms frames, model.ms_mel) against the natural crops' (unpaired: a statistic
     # of the two batches, not of pairs); 0: off, the papers' objective
     "ms_weight": 0.0,
+    # global-variance term on the same trajectories: squared log ratio of the batch-mean per-crop
+    # variance of the output's to the natural crops', per dimension (unpaired, as ms_weight)
+    "gv_weight": 0.0,
     "wave_weight": 1.0,  # weight of the waveform view(s) in each discriminator's loss
     "mel_weight": 1.0,  # of the log-mel view (v2; 0 leaves it out; v1: 0)
     "gp_weight": 10.0,
@@ -87,6 +93,14 @@ def build_generator(version: int, m: dict):
                                m["norm"], m["residual"])
     return WaveGeneratorV2(m["channels"], m["in_kernel"], m["kernel"], tuple(m["dilations"]), m["res_blocks"],
                            m["out_kernel"], m["residual"])
+
+
+def dct_matrix(n: int) -> torch.Tensor:
+    """Orthonormal DCT-II, ``(n, n)``: row k is cepstral coefficient k of an n-band log spectrum."""
+    k, i = np.arange(n)[:, None], np.arange(n)[None, :]
+    m = np.cos(np.pi * k * (2 * i + 1) / (2 * n)) * np.sqrt(2.0 / n)
+    m[0] /= np.sqrt(2.0)
+    return torch.tensor(m, dtype=torch.float32)
 
 
 def log_mel(sample_rate: int, m: dict, key: str = "mel") -> LogMel:
@@ -124,7 +138,11 @@ class WaveCycleGAN(CycleConsistentObjective):
         super().__init__(g(), g(), d(), d(), adversarial=loss["adversarial"], cycle_weight=loss["cycle_weight"],
                          identity_weight=loss["identity_weight"], gp_weight=loss["gp_weight"])
         self.ms_weight = Schedule(loss["ms_weight"], "loss.ms_weight")
+        self.gv_weight = Schedule(loss["gv_weight"], "loss.gv_weight")
         self.ms_mel = log_mel(sample_rate, model, "ms_mel")  # no weights: in neither optimizer group
+        n_cep = int(model["ms_mel"].get("cepstra", 0))
+        self.register_buffer("ms_dct", dct_matrix(int(model["ms_mel"]["n_mels"]))[1:n_cep + 1] if n_cep else None,
+                             persistent=False)
         self.version, self.sample_rate = version, int(sample_rate)
         self.gains = {k: float(v) for k, v in gains.items()}
         self.model_cfg = copy.deepcopy(model)
@@ -132,14 +150,23 @@ class WaveCycleGAN(CycleConsistentObjective):
 
     def generator_losses(self, batch, out, step):
         losses = super().generator_losses(batch, out, step)
-        w = self.ms_weight(step)
-        if w > 0:
-            def trajectories(x):  # (batch, 1, frames, mels), as modulation_loss takes them
-                return self.ms_mel(x).transpose(1, 2).unsqueeze(1)
-
-            losses["ms"] = modulation_loss(trajectories(out["fake_b"]), trajectories(batch["b"]))
-            losses["total"] = losses["total"] + w * losses["ms"]
+        w_ms, w_gv = self.ms_weight(step), self.gv_weight(step)
+        if w_ms > 0 or w_gv > 0:
+            fake, real = self.trajectories(out["fake_b"]), self.trajectories(batch["b"])
+            if w_ms > 0:
+                losses["ms"] = modulation_loss(fake, real)
+                losses["total"] = losses["total"] + w_ms * losses["ms"]
+            if w_gv > 0:
+                losses["gv"] = gv_loss(fake, real)
+                losses["total"] = losses["total"] + w_gv * losses["gv"]
         return losses
+
+    def trajectories(self, x: torch.Tensor) -> torch.Tensor:
+        """``(batch, 1, frames, dims)`` trajectories of model.ms_mel: log-mel bands, or their cepstra."""
+        t = self.ms_mel(x).transpose(1, 2)
+        if self.ms_dct is not None:
+            t = t @ self.ms_dct.T
+        return t.unsqueeze(1)
 
     def metadata(self) -> dict:
         return {"family": "wavecyclegan", "version": self.version, "sample_rate": self.sample_rate,
@@ -228,7 +255,12 @@ def check(cfg: dict) -> None:
     stride = 2 ** m["downsamplings"] if version == 1 else 1
     if cfg["data"]["crop"] % stride:
         raise ConfigError(f"config key 'data.crop': a multiple of the generator's stride {stride}, got {cfg['data']['crop']}")
-    ms_on = any(v > 0 for _, v in Schedule(loss["ms_weight"], "config key 'loss.ms_weight'").points)
+    ms_on = any(v > 0 for key in ("ms_weight", "gv_weight")
+                for _, v in Schedule(loss[key], f"config key 'loss.{key}'").points)
+    n_cep = m["ms_mel"].get("cepstra", 0)
+    if isinstance(n_cep, bool) or not isinstance(n_cep, int) or not 0 <= n_cep < m["ms_mel"]["n_mels"]:
+        raise ConfigError(f"config key 'model.ms_mel.cepstra': a whole number from 0 to n_mels - 1 = "
+                          f"{m['ms_mel']['n_mels'] - 1}, got {n_cep!r}")
     if ms_on and cfg["data"]["crop"] < 4 * m["ms_mel"]["hop_length"] + m["ms_mel"]["n_fft"]:
         raise ConfigError(f"config key 'data.crop': too short for the modulation spectrum of model.ms_mel "
                           f"(at least n_fft + 4 hops = {4 * m['ms_mel']['hop_length'] + m['ms_mel']['n_fft']} samples)")
@@ -248,7 +280,7 @@ FAMILY = register(Family(
     load=lambda path, checkpoint, **options: _load_for_inference(path, checkpoint, **options),
     applies="postfilter", check=check,
     types={"data.root": str, "model.mel.win_length": int, "model.mel.fmax": (int, float), "model.ms_mel.fmax": (int, float),
-           **{f"loss.{k}": "schedule" for k in ("cycle_weight", "identity_weight", "ms_weight")}},
+           **{f"loss.{k}": "schedule" for k in ("cycle_weight", "identity_weight", "ms_weight", "gv_weight")}},
     minimums=[("data.crop", 256), ("data.batch_size", 1), ("data.sample_rate", 8000), ("model.channels", 2),
               ("model.res_blocks", 0), ("model.wave_d.channels", 4), ("model.mel_d.channels", 2),
               ("data.level", 1e-4)],
