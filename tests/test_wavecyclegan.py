@@ -71,6 +71,31 @@ def test_a_tone_through_v2_stays_on_its_harmonics_while_v1_images_it():
     assert off[1] > 1e-4 and off[1] > 1e4 * off[2]  # v1: ~1e-3
 
 
+def test_the_filter_output_is_the_input_through_per_sample_taps_and_silence_stays_silent():
+    torch.manual_seed(0)
+    g = WaveGeneratorV2(8, 15, 3, (1, 2, 4), 3, 15, True, filter_taps=5).eval()
+    x = torch.randn(2, 1, 1000)
+    with torch.no_grad():
+        assert torch.equal(g(x), x)  # zero-initialised taps: training starts from the input
+        torch.nn.init.normal_(g.net[-1].weight, std=0.1)
+        taps, y = g.net(x), g(x)
+    assert taps.shape == (2, 5, 1000)
+    for b, t in [(0, 100), (1, 517), (0, 998)]:  # the last one reads zeros past the end
+        shifted = [x[b, 0, t + k - 2] if 0 <= t + k - 2 < 1000 else 0.0 for k in range(5)]
+        by_hand = x[b, 0, t] + sum(taps[b, k, t] * shifted[k] for k in range(5))
+        torch.testing.assert_close(y[b, 0, t], by_hand)
+    with torch.no_grad():
+        assert g(torch.zeros(1, 1, 800)).abs().max() == 0  # the network's biases add nothing to silence
+    # still a time-invariant system: a tone keeps to its harmonics
+    tone = torch.tensor(0.5 * np.sin(2 * np.pi * 1600 * np.arange(SR) / SR), dtype=torch.float32)[None, None]
+    with torch.no_grad():
+        middle = g(tone)[0, 0, 2000:10000].numpy()
+    on_e, off_e = band_energy(middle, SR, np.arange(0, SR / 2 + 1, 1600))
+    assert off_e / (on_e + off_e) < 1e-8
+    with pytest.raises(ConfigError, match="config key 'model.filter_taps': 0 or an odd number of taps"):
+        WaveGeneratorV2(8, filter_taps=4)
+
+
 def test_log_mel_matches_librosa_and_passes_gradients_to_the_waveform(demo_corpus):
     import librosa
 

@@ -40,6 +40,9 @@ MODEL_DEFAULTS = {
     "out_kernel": 15,  # v2 only
     "norm": "none",  # v1 only: "instance" as CycleGAN-VC (then a chunk's output depends on its start)
     "residual": True,  # output = input + G(input), the last layer starting at zero
+    # v2 only: K > 0 (odd): G(input) = the input through a time-varying K-tap FIR filter whose taps
+    # the network gives per sample (nothing added where the input is silent); 0: the papers' G
+    "filter_taps": 0,
     # scales 3: MelGAN's multi-scale D; periods [2, 3, 5, 7, 11]: HiFi-GAN's multi-period D beside it
     "wave_d": {"channels": 16, "downsamplings": 3, "scales": 1, "periods": []},
     "mel_d": {"channels": 16, "downsamplings": 3},
@@ -92,7 +95,7 @@ def build_generator(version: int, m: dict):
         return WaveGeneratorV1(m["channels"], m["in_kernel"], m["kernel"], m["downsamplings"], m["res_blocks"],
                                m["norm"], m["residual"])
     return WaveGeneratorV2(m["channels"], m["in_kernel"], m["kernel"], tuple(m["dilations"]), m["res_blocks"],
-                           m["out_kernel"], m["residual"])
+                           m["out_kernel"], m["residual"], m.get("filter_taps", 0))
 
 
 def dct_matrix(n: int) -> torch.Tensor:
@@ -240,6 +243,11 @@ def check(cfg: dict) -> None:
                           "would depend on where it starts); leave it 'none'")
     if version == 2 and (not m["dilations"] or not all(isinstance(d, int) and d >= 1 for d in m["dilations"])):
         raise ConfigError(f"config key 'model.dilations': a list of whole numbers >= 1, got {m['dilations']!r}")
+    taps = m["filter_taps"]
+    if isinstance(taps, bool) or not isinstance(taps, int) or taps < 0 or (taps and taps % 2 == 0):
+        raise ConfigError(f"config key 'model.filter_taps': 0 or an odd number of taps (centred), got {taps!r}")
+    if version == 1 and taps:
+        raise ConfigError("config key 'model.filter_taps': WaveCycleGAN2 (task wavecyclegan2) only")
     for key in ("in_kernel", "kernel", "out_kernel"):
         if m[key] % 2 == 0:
             raise ConfigError(f"config key 'model.{key}': must be odd (centred convolutions), got {m[key]}")

@@ -24,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from ...errors import ConfigError
 from ...nn import GLU, GatedConv, GatedUpsample, pad_time, zero_init
@@ -122,21 +123,28 @@ class WaveGeneratorV1(nn.Module):
 class WaveGeneratorV2(nn.Module):
     """WaveCycleGAN2's generator: gated conv (``in_kernel``) -> gated residual blocks
     whose dilations cycle through ``dilations`` -> conv to one channel; stride 1, no
-    resampling, no normalisation over time. ``residual``: output = input + G(input)."""
+    resampling, no normalisation over time. ``residual``: output = input + G(input).
+
+    ``filter_taps`` K > 0 (odd): the last conv gives K channels instead, the taps of a
+    time-varying FIR filter centred on each sample, and G(input) is the input filtered
+    by them, ``sum_k a_k(t) x(t + k - K // 2)``: the network can reshape the input's
+    spectrum from moment to moment but adds nothing where the input is silent."""
 
     def __init__(self, channels: int = 32, in_kernel: int = 15, kernel: int = 3, dilations=(1, 2, 4, 8, 16, 32),
-                 res_blocks: int = 6, out_kernel: int = 15, residual: bool = True):
+                 res_blocks: int = 6, out_kernel: int = 15, residual: bool = True, filter_taps: int = 0):
         super().__init__()
         if in_kernel % 2 == 0 or kernel % 2 == 0 or out_kernel % 2 == 0:
             raise ConfigError("config keys 'model.in_kernel', 'model.kernel', 'model.out_kernel': odd sizes "
                               "(centred, same-length convolutions)")
-        c, self.residual = channels, residual
+        if filter_taps < 0 or (filter_taps and filter_taps % 2 == 0):
+            raise ConfigError(f"config key 'model.filter_taps': 0 or an odd number of taps (centred), got {filter_taps}")
+        c, self.residual, self.taps = channels, residual, int(filter_taps)
         self.dilations = [int(dilations[i % len(dilations)]) for i in range(res_blocks)]
         self.kernels = (in_kernel, kernel, out_kernel)
         self.net = nn.Sequential(
             GatedConv(1, 1, c, in_kernel, norm="none"),
             *[GatedResidual(c, c, kernel, d, "none") for d in self.dilations],
-            nn.Conv1d(c, 1, out_kernel, padding=out_kernel // 2),
+            nn.Conv1d(c, self.taps or 1, out_kernel, padding=out_kernel // 2),
         )
         if residual:
             zero_init(self.net[-1])
@@ -145,10 +153,15 @@ class WaveGeneratorV2(nn.Module):
     def receptive_field(self) -> int:
         """Input samples one output sample depends on (odd: centred on it)."""
         k_in, k, k_out = self.kernels
-        return 1 + (k_in - 1) + sum(2 * (k - 1) * d for d in self.dilations) + (k_out - 1)
+        net = 1 + (k_in - 1) + sum(2 * (k - 1) * d for d in self.dilations) + (k_out - 1)
+        return max(net, self.taps)  # the filter's taps reach K // 2 samples either side
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.net(x)
+        if self.taps:
+            half = self.taps // 2
+            shifted = F.pad(x, (half, half)).unfold(-1, self.taps, 1)  # (B, 1, T, K): x(t + k - K // 2)
+            y = (y * shifted[:, 0].transpose(1, 2).to(y.dtype)).sum(1, keepdim=True)
         return x + y if self.residual else y
 
 
