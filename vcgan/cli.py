@@ -323,7 +323,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=_convert)
 
     s = sub.add_parser("postfilter", help="postfilter synthetic speech (a file or a directory) with a GAN postfilter")
-    s.add_argument("--checkpoint", help="a trained GAN postfilter")
+    s.add_argument("--checkpoint", help="a trained postfilter: a GAN postfilter (mcep, stft) or a WaveCycleGAN(2)")
     s.add_argument("--gv-scaling", metavar="FEATS_DIR", help="instead: the GV-scaling baseline, with the global "
                                                            "variance of the natural training speech prepared there")
     s.add_argument("--natural", default="natural", help="--gv-scaling: name of the natural side in FEATS_DIR")
