@@ -229,7 +229,7 @@ def test_the_modulation_term_compares_the_outputs_log_mel_trajectories_with_the_
                       "loss.mel_weight=0"))
 
 
-def test_the_gv_term_on_cepstra_is_the_log_gv_distance_of_the_batch_and_pulls_the_variance_up(pairs_root, tmp_path):
+def test_the_gv_term_is_the_batch_log_gv_distance_and_the_mean_term_keeps_the_inputs_average(pairs_root, tmp_path):
     from scipy.fft import dct
 
     from vcgan.metrics.oversmoothing import log_gv_distance
@@ -258,6 +258,20 @@ def test_the_gv_term_on_cepstra_is_the_log_gv_distance_of_the_batch_and_pulls_th
     gv_loss(smooth, torch.tensor(cep[:, None])).backward()
     centred = smooth.detach() - smooth.detach().mean(2, keepdim=True)
     assert (smooth.grad * centred).sum() < 0  # descending the loss spreads the trajectories out
+    # the mean term compares the output's average cepstra with its own input's, crop by crop
+    model, data = build(_config(pairs_root, tmp_path, "wavecyclegan2", "loss.mean_weight=4.0",
+                                "model.ms_mel.cepstra=24"))
+    batch = data.next_batch()
+    with torch.no_grad():
+        torch.nn.init.normal_(model.generators["ab"].net[-1].weight, std=0.05)  # an output that differs
+    out = model.generate(batch, 0)
+    losses = model.generator_losses(batch, out, 0)
+    fake, source = model.trajectories(out["fake_b"]), model.trajectories(batch["a"])
+    by_hand = ((fake.mean(2) - source.mean(2)) ** 2).mean()
+    torch.testing.assert_close(losses["mean"], by_hand)
+    assert by_hand > 0 and "gv" not in losses and "ms" not in losses
+    torch.testing.assert_close(losses["total"], losses["adv"] + 10 * losses["cycle"] + 5 * losses["identity"]
+                               + 4.0 * by_hand)
     with pytest.raises(ConfigError, match="config key 'model.ms_mel.cepstra': a whole number from 0 to n_mels - 1"):
         build(_config(pairs_root, tmp_path, "wavecyclegan2", "model.ms_mel.cepstra=40"))
 

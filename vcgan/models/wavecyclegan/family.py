@@ -64,6 +64,10 @@ LOSS_DEFAULTS = {
     # global-variance term on the same trajectories: squared log ratio of the batch-mean per-crop
     # variance of the output's to the natural crops', per dimension (unpaired, as ms_weight)
     "gv_weight": 0.0,
+    # keeps the average envelope: squared difference of each crop's mean trajectory (over time)
+    # between the postfilter's output and its own input (the dynamics may change, the colour not;
+    # what GV scaling keeps too); needs no natural speech
+    "mean_weight": 0.0,
     "wave_weight": 1.0,  # weight of the waveform view(s) in each discriminator's loss
     "mel_weight": 1.0,  # of the log-mel view (v2; 0 leaves it out; v1: 0)
     "gp_weight": 10.0,
@@ -142,6 +146,7 @@ class WaveCycleGAN(CycleConsistentObjective):
                          identity_weight=loss["identity_weight"], gp_weight=loss["gp_weight"])
         self.ms_weight = Schedule(loss["ms_weight"], "loss.ms_weight")
         self.gv_weight = Schedule(loss["gv_weight"], "loss.gv_weight")
+        self.mean_weight = Schedule(loss["mean_weight"], "loss.mean_weight")
         self.ms_mel = log_mel(sample_rate, model, "ms_mel")  # no weights: in neither optimizer group
         n_cep = int(model["ms_mel"].get("cepstra", 0))
         self.register_buffer("ms_dct", dct_matrix(int(model["ms_mel"]["n_mels"]))[1:n_cep + 1] if n_cep else None,
@@ -153,9 +158,13 @@ class WaveCycleGAN(CycleConsistentObjective):
 
     def generator_losses(self, batch, out, step):
         losses = super().generator_losses(batch, out, step)
-        w_ms, w_gv = self.ms_weight(step), self.gv_weight(step)
-        if w_ms > 0 or w_gv > 0:
+        w_ms, w_gv, w_mean = self.ms_weight(step), self.gv_weight(step), self.mean_weight(step)
+        if w_ms > 0 or w_gv > 0 or w_mean > 0:
             fake, real = self.trajectories(out["fake_b"]), self.trajectories(batch["b"])
+            if w_mean > 0:
+                source = self.trajectories(batch["a"])
+                losses["mean"] = (fake.mean(2) - source.mean(2)).pow(2).mean()
+                losses["total"] = losses["total"] + w_mean * losses["mean"]
             if w_ms > 0:
                 losses["ms"] = modulation_loss(fake, real)
                 losses["total"] = losses["total"] + w_ms * losses["ms"]
@@ -263,7 +272,7 @@ def check(cfg: dict) -> None:
     stride = 2 ** m["downsamplings"] if version == 1 else 1
     if cfg["data"]["crop"] % stride:
         raise ConfigError(f"config key 'data.crop': a multiple of the generator's stride {stride}, got {cfg['data']['crop']}")
-    ms_on = any(v > 0 for key in ("ms_weight", "gv_weight")
+    ms_on = any(v > 0 for key in ("ms_weight", "gv_weight", "mean_weight")
                 for _, v in Schedule(loss[key], f"config key 'loss.{key}'").points)
     n_cep = m["ms_mel"].get("cepstra", 0)
     if isinstance(n_cep, bool) or not isinstance(n_cep, int) or not 0 <= n_cep < m["ms_mel"]["n_mels"]:
@@ -288,7 +297,7 @@ FAMILY = register(Family(
     load=lambda path, checkpoint, **options: _load_for_inference(path, checkpoint, **options),
     applies="postfilter", check=check,
     types={"data.root": str, "model.mel.win_length": int, "model.mel.fmax": (int, float), "model.ms_mel.fmax": (int, float),
-           **{f"loss.{k}": "schedule" for k in ("cycle_weight", "identity_weight", "ms_weight", "gv_weight")}},
+           **{f"loss.{k}": "schedule" for k in ("cycle_weight", "identity_weight", "ms_weight", "gv_weight", "mean_weight")}},
     minimums=[("data.crop", 256), ("data.batch_size", 1), ("data.sample_rate", 8000), ("model.channels", 2),
               ("model.res_blocks", 0), ("model.wave_d.channels", 4), ("model.mel_d.channels", 2),
               ("data.level", 1e-4)],
