@@ -16,8 +16,7 @@ def modulation_loss(fake: torch.Tensor, real: torch.Tensor, skip: int = 0) -> to
         z = (z - z.mean(2, keepdim=True)) * window
         return (torch.fft.rfft(z, dim=2).abs() ** 2).mean((0, 1))[1:]  # (frequencies, dims)
 
-    tiny = 1e-8
-    return ((torch.log(power(f) + tiny) - torch.log(power(r) + tiny)) ** 2).mean()
+    return _squared_log_ratio(power(f), power(r))
 
 
 def gv_loss(fake: torch.Tensor, real: torch.Tensor, skip: int = 0) -> torch.Tensor:
@@ -25,6 +24,8 @@ def gv_loss(fake: torch.Tensor, real: torch.Tensor, skip: int = 0) -> torch.Tens
     ``skip:``: each crop's variance over frames, averaged over the batch, per dim (the GV the
     log-GV distance measures, as a batch statistic); averaged over dims."""
     f, r = fake[..., skip:].float(), real[..., skip:].float()
-    tiny = 1e-8
-    gv = lambda z: z.var(2, unbiased=False).mean((0, 1))  # noqa: E731
-    return ((torch.log(gv(f) + tiny) - torch.log(gv(r) + tiny)) ** 2).mean()
+    return _squared_log_ratio(f.var(2, unbiased=False).mean((0, 1)), r.var(2, unbiased=False).mean((0, 1)))
+
+
+def _squared_log_ratio(a: torch.Tensor, b: torch.Tensor, tiny: float = 1e-8) -> torch.Tensor:
+    return ((torch.log(a + tiny) - torch.log(b + tiny)) ** 2).mean()

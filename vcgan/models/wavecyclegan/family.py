@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 
 import numpy as np
+import scipy.fft
 import torch
 
 from ...engine.data import ResumableLoader
@@ -26,7 +27,7 @@ from ...nn import gv_loss, modulation_loss
 from ...features.audio import list_audio, load_audio
 from .data import RandomWaves, UnpairedCrops, active_rms, domain_dir, load_domain
 from .networks import (Downsample, LogMel, PeriodDiscriminator, Periodic, SpectrogramDiscriminator, WaveGeneratorV1,
-                       WaveGeneratorV2, WavePatchDiscriminator, receptive_field)
+                       WaveGeneratorV2, WavePatchDiscriminator, check_filter_taps, receptive_field)
 
 VERSIONS = {"wavecyclegan": 1, "wavecyclegan2": 2}
 
@@ -104,10 +105,7 @@ def build_generator(version: int, m: dict):
 
 def dct_matrix(n: int) -> torch.Tensor:
     """Orthonormal DCT-II, ``(n, n)``: row k is cepstral coefficient k of an n-band log spectrum."""
-    k, i = np.arange(n)[:, None], np.arange(n)[None, :]
-    m = np.cos(np.pi * k * (2 * i + 1) / (2 * n)) * np.sqrt(2.0 / n)
-    m[0] /= np.sqrt(2.0)
-    return torch.tensor(m, dtype=torch.float32)
+    return torch.tensor(scipy.fft.dct(np.eye(n), norm="ortho", axis=0), dtype=torch.float32)
 
 
 def log_mel(sample_rate: int, m: dict, key: str = "mel") -> LogMel:
@@ -148,7 +146,7 @@ class WaveCycleGAN(CycleConsistentObjective):
         self.gv_weight = Schedule(loss["gv_weight"], "loss.gv_weight")
         self.mean_weight = Schedule(loss["mean_weight"], "loss.mean_weight")
         self.ms_mel = log_mel(sample_rate, model, "ms_mel")  # no weights: in neither optimizer group
-        n_cep = int(model["ms_mel"].get("cepstra", 0))
+        n_cep = int(model["ms_mel"]["cepstra"])
         self.register_buffer("ms_dct", dct_matrix(int(model["ms_mel"]["n_mels"]))[1:n_cep + 1] if n_cep else None,
                              persistent=False)
         self.version, self.sample_rate = version, int(sample_rate)
@@ -158,19 +156,18 @@ class WaveCycleGAN(CycleConsistentObjective):
 
     def generator_losses(self, batch, out, step):
         losses = super().generator_losses(batch, out, step)
-        w_ms, w_gv, w_mean = self.ms_weight(step), self.gv_weight(step), self.mean_weight(step)
-        if w_ms > 0 or w_gv > 0 or w_mean > 0:
-            fake, real = self.trajectories(out["fake_b"]), self.trajectories(batch["b"])
-            if w_mean > 0:
-                source = self.trajectories(batch["a"])
-                losses["mean"] = (fake.mean(2) - source.mean(2)).pow(2).mean()
-                losses["total"] = losses["total"] + w_mean * losses["mean"]
-            if w_ms > 0:
-                losses["ms"] = modulation_loss(fake, real)
-                losses["total"] = losses["total"] + w_ms * losses["ms"]
-            if w_gv > 0:
-                losses["gv"] = gv_loss(fake, real)
-                losses["total"] = losses["total"] + w_gv * losses["gv"]
+        weights = {"mean": self.mean_weight(step), "ms": self.ms_weight(step), "gv": self.gv_weight(step)}
+        on = [name for name, w in weights.items() if w > 0]
+        if not on:
+            return losses
+        fake = self.trajectories(out["fake_b"])
+        # the natural batch only for the terms that compare with it; the mean term, with the input
+        real = self.trajectories(batch["b"]) if {"ms", "gv"} & set(on) else None
+        terms = {"mean": lambda: (fake.mean(2) - self.trajectories(batch["a"]).mean(2)).pow(2).mean(),
+                 "ms": lambda: modulation_loss(fake, real), "gv": lambda: gv_loss(fake, real)}
+        for name in on:
+            losses[name] = terms[name]()
+            losses["total"] = losses["total"] + weights[name] * losses[name]
         return losses
 
     def trajectories(self, x: torch.Tensor) -> torch.Tensor:
@@ -252,10 +249,8 @@ def check(cfg: dict) -> None:
                           "would depend on where it starts); leave it 'none'")
     if version == 2 and (not m["dilations"] or not all(isinstance(d, int) and d >= 1 for d in m["dilations"])):
         raise ConfigError(f"config key 'model.dilations': a list of whole numbers >= 1, got {m['dilations']!r}")
-    taps = m["filter_taps"]
-    if isinstance(taps, bool) or not isinstance(taps, int) or taps < 0 or (taps and taps % 2 == 0):
-        raise ConfigError(f"config key 'model.filter_taps': 0 or an odd number of taps (centred), got {taps!r}")
-    if version == 1 and taps:
+    check_filter_taps(m["filter_taps"])
+    if version == 1 and m["filter_taps"]:
         raise ConfigError("config key 'model.filter_taps': WaveCycleGAN2 (task wavecyclegan2) only")
     for key in ("in_kernel", "kernel", "out_kernel"):
         if m[key] % 2 == 0:
@@ -272,13 +267,13 @@ def check(cfg: dict) -> None:
     stride = 2 ** m["downsamplings"] if version == 1 else 1
     if cfg["data"]["crop"] % stride:
         raise ConfigError(f"config key 'data.crop': a multiple of the generator's stride {stride}, got {cfg['data']['crop']}")
-    ms_on = any(v > 0 for key in ("ms_weight", "gv_weight", "mean_weight")
-                for _, v in Schedule(loss[key], f"config key 'loss.{key}'").points)
-    n_cep = m["ms_mel"].get("cepstra", 0)
+    terms_on = any(v > 0 for key in ("ms_weight", "gv_weight", "mean_weight")
+                   for _, v in Schedule(loss[key], f"config key 'loss.{key}'").points)
+    n_cep = m["ms_mel"]["cepstra"]
     if isinstance(n_cep, bool) or not isinstance(n_cep, int) or not 0 <= n_cep < m["ms_mel"]["n_mels"]:
         raise ConfigError(f"config key 'model.ms_mel.cepstra': a whole number from 0 to n_mels - 1 = "
                           f"{m['ms_mel']['n_mels'] - 1}, got {n_cep!r}")
-    if ms_on and cfg["data"]["crop"] < 4 * m["ms_mel"]["hop_length"] + m["ms_mel"]["n_fft"]:
+    if terms_on and cfg["data"]["crop"] < 4 * m["ms_mel"]["hop_length"] + m["ms_mel"]["n_fft"]:
         raise ConfigError(f"config key 'data.crop': too short for the modulation spectrum of model.ms_mel "
                           f"(at least n_fft + 4 hops = {4 * m['ms_mel']['hop_length'] + m['ms_mel']['n_fft']} samples)")
     if loss["mel_weight"] > 0 and cfg["data"]["crop"] < m["mel"]["n_fft"]:

@@ -120,6 +120,11 @@ class WaveGeneratorV1(nn.Module):
         return x + y if self.residual else y
 
 
+def check_filter_taps(taps) -> None:
+    if isinstance(taps, bool) or not isinstance(taps, int) or taps < 0 or (taps and taps % 2 == 0):
+        raise ConfigError(f"config key 'model.filter_taps': 0 or an odd number of taps (centred), got {taps!r}")
+
+
 class WaveGeneratorV2(nn.Module):
     """WaveCycleGAN2's generator: gated conv (``in_kernel``) -> gated residual blocks
     whose dilations cycle through ``dilations`` -> conv to one channel; stride 1, no
@@ -136,8 +141,7 @@ class WaveGeneratorV2(nn.Module):
         if in_kernel % 2 == 0 or kernel % 2 == 0 or out_kernel % 2 == 0:
             raise ConfigError("config keys 'model.in_kernel', 'model.kernel', 'model.out_kernel': odd sizes "
                               "(centred, same-length convolutions)")
-        if filter_taps < 0 or (filter_taps and filter_taps % 2 == 0):
-            raise ConfigError(f"config key 'model.filter_taps': 0 or an odd number of taps (centred), got {filter_taps}")
+        check_filter_taps(filter_taps)
         c, self.residual, self.taps = channels, residual, int(filter_taps)
         self.dilations = [int(dilations[i % len(dilations)]) for i in range(res_blocks)]
         self.kernels = (in_kernel, kernel, out_kernel)
