@@ -81,8 +81,38 @@ def _fashion_mnist_classifier(path=None, root=None, retrain=False):
     return load_classifier(path, root=root, retrain=retrain)
 
 
+def _sample(a):
+    model = _load(a.checkpoint, "sample")
+    written = model.apply_paths(a.output, n=a.n, seed=a.seed, psi=a.psi, grids=a.grids)
+    print(f"wrote {a.n} image(s), grid.png{' and the mixing, truncation and interpolation grids' if a.grids else ''} "
+          f"to {a.output}")
+    return written
+
+
+def _evaluate_generators(a):
+    from image_gans.stylegan.sample import evaluate_samplers
+
+    names = a.names.split(",") if a.names else [Path(c).stem for c in a.checkpoint]
+    if len(names) != len(a.checkpoint) or len(set(names)) != len(names):
+        raise VcganError(f"--names: {len(a.checkpoint)} distinct names, one per --checkpoint, got {a.names!r}")
+    samplers = {name: _load(c, "sample", "evaluate-images") for name, c in zip(names, a.checkpoint)}
+    classifier = _fashion_mnist_classifier(a.classifier, a.fashion_mnist) if a.classifier or a.fashion_mnist else None
+    evaluate_samplers(samplers, a.output, n=a.samples, classifier=classifier)
+    print((Path(a.output) / "scores.md").read_text())
+    print(f"wrote {a.output}/scores.json, scores.md and grid.png")
+
+
 def _evaluate_images(a):
-    model = _load(a.checkpoint, "translate", "evaluate-images")
+    from .engine.checkpoint import load_checkpoint
+    from .engine.inference import checkpoint_family
+    from .families import register_all
+
+    register_all()
+    if checkpoint_family(a.checkpoint[0], load_checkpoint(a.checkpoint[0])).applies == "sample":
+        return _evaluate_generators(a)
+    if len(a.checkpoint) > 1:
+        raise VcganError("evaluate-images: one translation checkpoint at a time (several --checkpoint: generators)")
+    model = _load(a.checkpoint[0], "translate", "evaluate-images")
     classifier = ((lambda: _fashion_mnist_classifier(a.classifier, a.fashion_mnist))
                   if a.classifier or a.fashion_mnist else None)
     model.evaluate(a.output, classifier=classifier, max_images=a.max_images)
@@ -277,9 +307,25 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("-o", "--output", required=True, help="output folder (or .png file for one input)")
     s.set_defaults(func=_translate)
 
-    s = sub.add_parser("evaluate-images", help="domain accuracy, FID/KID (and PSNR/SSIM for pix2pix) of an image "
-                                               "model on its test split, beside baselines; JSON + Markdown + grid")
+    s = sub.add_parser("sample", help="images from a trained generator (StyleGAN, DCGAN): N PNGs and a grid, the "
+                                      "same for the same seed")
     s.add_argument("--checkpoint", required=True)
+    s.add_argument("-n", type=int, default=16, help="number of images (default 16)")
+    s.add_argument("-o", "--output", required=True, help="output folder")
+    s.add_argument("--seed", type=int, default=0, help="latents and noise come from this seed (default 0)")
+    s.add_argument("--psi", type=float, help="StyleGAN: truncation towards the average style, 1 (none, the default) "
+                   "to 0 (the average image); 0.7 is the usual display value")
+    s.add_argument("--grids", action="store_true", help="also write mixing.png (coarse styles of the rows, fine of "
+                   "the columns), truncation.png (psi 1 -> 0) and interpolation.png")
+    s.set_defaults(func=_sample)
+
+    s = sub.add_parser("evaluate-images", help="domain accuracy, FID/KID (and PSNR/SSIM for pix2pix) of an image "
+                                               "model on its test split, beside baselines; for generators (several "
+                                               "--checkpoint to compare): Frechet distance, class coverage and "
+                                               "confidence; JSON + Markdown + grid")
+    s.add_argument("--checkpoint", required=True, action="append", help="repeat to compare generators")
+    s.add_argument("--names", help="generators: comma-separated names, one per --checkpoint")
+    s.add_argument("--samples", type=int, default=5000, help="generators: samples per system (default 5000)")
     s.add_argument("-o", "--output", required=True)
     s.add_argument("--classifier", help="Fashion-MNIST models: a classifier checkpoint (default: the cached one, trained "
                    "on first use); other datasets use a classifier of their own domains, trained on first use")

@@ -118,7 +118,9 @@ class OptimizerGroup:
 
 class EMA:
     """Exponential moving average of a module's weights: ``avg = decay * avg + (1 - decay) * w``
-    after each update from step ``start`` on (before it, ``avg = w``). Integer buffers are copied."""
+    after each update from step ``start`` on (before it, ``avg = w``). Buffers (running
+    statistics such as batch-norm's or StyleGAN's average w) are copied, not averaged: they
+    are averages already (the official StyleGAN's moving-average generator does the same)."""
 
     def __init__(self, module: nn.Module, decay: float, start=0):
         if not 0.0 < decay < 1.0:
@@ -126,12 +128,13 @@ class EMA:
         self.module, self.decay = module, float(decay)
         self.start = Schedule([[0, 0.0], [start, 1.0]] if start else 1.0, "config key 'train.ema_start'")
         self.shadow = {k: v.detach().clone() for k, v in module.state_dict().items()}
+        self.averaged = {k for k, _ in module.named_parameters(remove_duplicate=False)}
 
     @torch.no_grad()
     def update(self, step) -> None:
         decay = self.decay if self.start(step) > 0 else 0.0
         for k, v in self.module.state_dict().items():
-            if v.is_floating_point():
+            if v.is_floating_point() and k in self.averaged:
                 self.shadow[k].lerp_(v.detach().to(self.shadow[k].dtype), 1.0 - decay)
             else:
                 self.shadow[k].copy_(v)
