@@ -135,6 +135,47 @@ def test_image_recipes_all_stages_on_the_committed_fashion_mnist_subset(tmp_path
     assert proc.returncode == 2 and "unknown option --bogus" in proc.stderr
 
 
+def test_stylegan_recipe_all_stages_with_the_dcgan_in_the_table(tmp_path):
+    subset = ROOT / "tests" / "data" / "fashion-mnist"
+    classifier = tmp_path / "classifier.pt"
+    script = _recipe_copy(tmp_path, "stylegan")
+    common = ["data.batch_size=4", "train.steps=2", "train.progress=false", "train.sample_every=0"]
+    _run(script, "--root", str(subset), "--classifier", str(classifier), "--conf", "conf/dcgan.yaml",
+         "--stop-stage", "2", "--", "model.g_channels=16", "model.d_channels=16", *common)
+    dcgan = script.parent / "exp" / "dcgan" / "train" / "checkpoints" / "latest.pt"
+    proc = _run(script, "--root", str(subset), "--classifier", str(classifier), "--tag", "t", "--samples", "40",
+                "--compare", str(dcgan), "--", "model.channel_base=128", "model.channel_max=16", "model.z_dim=16",
+                "model.w_dim=16", *common)
+    assert "stage 4" in proc.stdout and "cached" in proc.stdout
+    exp = script.parent / "exp" / "t"
+    assert {"grid.png", "mixing.png", "truncation.png", "interpolation.png"} <= {p.name for p in (exp / "samples").iterdir()}
+    report = json.loads((exp / "eval" / "scores.json").read_text())
+    assert list(report["systems"]) == ["t", "dcgan", "t (untrained)", "real vs real (floor)"] and report["samples"] == 40
+
+
+def test_wavecyclegan_recipe_trains_filters_and_evaluates_on_given_unpaired_data(tmp_path, demo_corpus):
+    """Stages 1-4 on ROOT/{synthetic,natural}/{train,test} (stage 0 makes festival data from text)."""
+    root = tmp_path / "unpaired"
+    for side, spk, first in (("synthetic", "kal", 0), ("natural", "slt", 3)):
+        for split, files in (("train", sorted((demo_corpus / spk / "train").glob("*.flac"))[first:first + 3]),
+                             ("test", sorted((demo_corpus / spk / "test").glob("*.flac"))[:1])):
+            (root / side / split).mkdir(parents=True)
+            for f in files:
+                shutil.copy(f, root / side / split / f.name)
+    script = _recipe_copy(tmp_path, "wavecyclegan")
+    for version in ("1", "2"):
+        proc = _run(script, "--pairs", str(root), "--version", version, "--tag", f"v{version}", "--jobs", "1", "--",
+                    "data.crop=2048", "data.batch_size=2", "model.channels=4", "model.res_blocks=1",
+                    "model.wave_d.channels=4", "model.wave_d.downsamplings=2", "model.mel_d.channels=4",
+                    "model.mel.n_fft=512", "model.mel.n_mels=40", "train.steps=2", "train.progress=false")
+        assert "stage 0" not in proc.stdout and "stage 4" in proc.stdout
+        exp = script.parent / "exp" / f"v{version}" / "eval"
+        report = json.loads((exp / "test" / "postfilter.json").read_text())
+        assert list(report["systems"]) == ["synthetic", "GV scaling", f"WaveCycleGAN{'2' if version == '2' else ''}"]
+        sweep = json.loads((exp / "tone_sweep.json").read_text())
+        assert len(next(iter(sweep.values()))["tones_hz"]) == 10
+
+
 def test_postfilter_recipe_trains_filters_and_evaluates_on_given_pairs(tmp_path):
     """Stages 3-6 on a pair corpus made from the festival fixture (stages 0-2 make one from text)."""
     from vcgan.cli import main

@@ -71,6 +71,22 @@ def test_a_tone_through_v2_stays_on_its_harmonics_while_v1_images_it():
     assert off[1] > 1e-4 and off[1] > 1e4 * off[2]  # v1: ~1e-3
 
 
+def test_the_tone_sweep_measures_image_components_of_a_filter():
+    from vcgan.metrics.aliasing import tone_sweep
+
+    assert tone_sweep(lambda x: x, SR)["mean_share"] < 1e-12  # the identity: nothing off the harmonics (rounding)
+    clipped = tone_sweep(lambda x: np.clip(x, -0.05, 0.05), SR)  # time-invariant, non-linear: harmonics only
+    assert clipped["mean_share"] < 1e-12
+    held = tone_sweep(lambda x: np.repeat(x[::2], 2)[: len(x)], SR)  # decimate and hold: images at sr/2 - f
+    assert held["mean_db"] > -20 and min(r["share"] for r in held["tones_hz"].values()) > 1e-4
+
+    def through(g):
+        return lambda x: g(torch.tensor(x, dtype=torch.float32)[None, None])[0, 0].detach().numpy()
+
+    v1, v2 = (tone_sweep(through(_untrained(v)), SR) for v in (1, 2))
+    assert v2["mean_share"] < 1e-8 < v1["mean_share"]
+
+
 def test_the_filter_output_is_the_input_through_per_sample_taps_and_silence_stays_silent():
     torch.manual_seed(0)
     g = WaveGeneratorV2(8, 15, 3, (1, 2, 4), 3, 15, True, filter_taps=5).eval()

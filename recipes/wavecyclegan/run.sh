@@ -7,7 +7,7 @@
 #         acoustic model's out-of-fold output), split into unpaired halves (local/make_unpaired.py)
 #         -> 1 features of the natural training speech (the GV-scaling baseline) -> 2 train
 #         -> 3 postfilter the test sentences (+ GV scaling) -> 4 evaluate (MCD, GV, MS, LSD, F0
-#         against the input, plots)
+#         against the input, plots; image components on a tone sweep)
 #
 #   ./run.sh                                 # WaveCycleGAN2, TTS case, built offline from nothing
 #   ./run.sh --version 1                     # WaveCycleGAN
@@ -75,14 +75,16 @@ fi
 
 if stage_on 4; then
   echo "== stage 4: evaluate against $pairs/natural/$eval_set"
-  model="WaveCycleGAN$([ "$version" = 2 ] && echo 2)"
+  model=WaveCycleGAN
+  if [ "$version" = 2 ]; then model=WaveCycleGAN2; fi
   dirs=("$pairs/synthetic/$eval_set" "$filtered/gv_scaling") names="synthetic,GV scaling"
   [ -d "$filtered/gan_pf" ] && { dirs+=("$filtered/gan_pf"); names+=",GAN postfilter (paired)"; }
   dirs+=("$filtered/wave"); names+=",$model"
   vcgan evaluate --postfilter "$pairs/natural/$eval_set" "${dirs[@]}" --names "$names" \
     --baselines "synthetic,GV scaling" -o "$expdir/eval/$eval_set/postfilter" \
     --title "$model ($name), $(basename "$pairs"), $eval_set sentences" "${jobs_arg[@]}"
-  echo "summary: $expdir/eval/$eval_set/postfilter.md"
+  python local/tone_sweep.py "$model=$expdir/train/checkpoints/latest.pt" -o "$expdir/eval/tone_sweep"
+  echo "summary: $expdir/eval/$eval_set/postfilter.md (image components on a tone sweep: $expdir/eval/tone_sweep.md)"
 fi
 exit
 }
