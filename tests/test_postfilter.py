@@ -309,6 +309,20 @@ def test_modulation_loss_by_hand_and_in_training(postfilter_corpus, tmp_path):
     assert "ms" not in without
     assert with_ms["total"].item() == pytest.approx(without["total"].item() + 2.0 * with_ms["ms"].item(), rel=1e-5)
     Trainer(model, data, cfg["train"], cfg["out_dir"], cfg).fit()
+    # the GV term (carried over from WaveCycleGAN): the batch log-GV ratio to the natural frames'
+    from vcgan.nn import gv_loss
+
+    cfg = _cfg("gan_postfilter_mcep", feats_dir, tmp_path / "gv", **{"loss.gv_weight": 3.0})
+    model, data = build(cfg)
+    batch = data.next_batch()
+    out = model.generate(batch, 0)
+    with_gv = model.losses("g", batch, out, 0)
+    skip = cfg["model"]["passthrough"]
+    assert with_gv["gv"].item() == pytest.approx(gv_loss(out["fake"], batch["y"], skip).item(), rel=1e-6)
+    model.gv_weight = type(model.gv_weight)(0.0, "loss.gv_weight")
+    assert with_gv["total"].item() == pytest.approx(model.losses("g", batch, out, 0)["total"].item()
+                                                    + 3.0 * with_gv["gv"].item(), rel=1e-5)
+    assert "gv" not in model.losses("d", batch, out, 0)
 
 
 def test_checkpoint_from_before_d_delta_resumes(postfilter_corpus, tmp_path):

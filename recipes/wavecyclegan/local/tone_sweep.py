@@ -29,9 +29,10 @@ def main(argv=None):
     tones = list(next(iter(results.values()))["tones_hz"])
     lines = ["| system | " + " | ".join(f"{t} Hz" for t in tones) + " | mean |",
              "|---|" + "---:|" * (len(tones) + 1)]
+    show = lambda db: f"{db:.1f}" if db > -150 else "< -150"  # noqa: E731  (float rounding or exactly 0)
     for name, r in results.items():
-        lines.append(f"| {name} | " + " | ".join(f"{r['tones_hz'][t]['db']:.1f}" for t in tones)
-                     + f" | {r['mean_db']:.1f} |")
+        lines.append(f"| {name} | " + " | ".join(show(r["tones_hz"][t]["db"]) for t in tones)
+                     + f" | {show(r['mean_db'])} |")
     text = ("Energy off the input tone's harmonics [dB of the output energy], tone amplitude "
             f"{next(iter(results.values()))['amplitude']}\n\n" + "\n".join(lines) + "\n")
     out = Path(a.out)

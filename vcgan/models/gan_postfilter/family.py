@@ -25,7 +25,7 @@ from ...engine.schedule import Schedule
 from ...errors import ConfigError, VcganError
 from ...features.stft import BandLayout, STFTConfig, band_merge, band_split
 from ...features.world import FeatureConfig
-from ...nn.modulation import modulation_loss
+from ...nn.modulation import gv_loss, modulation_loss
 from ..voice_conversion.config import open_store
 from .data import PairedCrops, natural_statistics, paired_utterances
 from .networks import TextureDiscriminator, TexturePostfilter, postfilter_in_chunks
@@ -54,6 +54,7 @@ LOSS_DEFAULTS = {
     "d_scale": 1.0,
     "fm_weight": 0.0,  # feature matching on D's hidden layers (nnsvs: 10); papers: none
     "ms_weight": 0.0,  # modulation-spectrum term (batch log-MS of the output vs the natural frames'); papers: none
+    "gv_weight": 0.0,  # global-variance term (batch log-GV of the output vs the natural frames', as WaveCycleGAN's)
 }
 DATA_DEFAULTS = {
     "feats_dir": "exp/feats",
@@ -89,7 +90,7 @@ def _objective_options(model: dict, loss: dict, recon_scale=None) -> dict:
     return dict(adversarial=loss["adversarial"], adv_weight=loss["adv_weight"], recon=loss["recon"],
                 recon_weight=loss["recon_weight"], conditional_d=loss["conditional_d"], cond_dim=1,
                 d_scale=loss["d_scale"], fm_weight=loss["fm_weight"], recon_scale=recon_scale,
-                ms_weight=loss["ms_weight"], passthrough=model["passthrough"])
+                ms_weight=loss["ms_weight"], gv_weight=loss.get("gv_weight", 0.0), passthrough=model["passthrough"])
 
 
 def recon_scales(meta: dict, loss: dict) -> list:
@@ -118,17 +119,20 @@ class PostfilterObjective(PairedObjective):
     loss restores slow modulations first; fast ones (frame-to-frame fluctuation, a few
     percent of the energy) barely move a discriminator, and this term prices them."""
 
-    def __init__(self, generator, discriminator, *, ms_weight=0.0, passthrough: int = 0, **options):
+    def __init__(self, generator, discriminator, *, ms_weight=0.0, gv_weight=0.0, passthrough: int = 0, **options):
         super().__init__(generator, discriminator, **options)
         self.ms_weight = Schedule(ms_weight, "loss.ms_weight")
+        self.gv_weight = Schedule(gv_weight, "loss.gv_weight")
         self.ms_skip = int(passthrough)
 
     def losses(self, group, batch, out, step):
         losses = super().losses(group, batch, out, step)
-        w_ms = self.ms_weight(step) if group == "g" else 0.0
-        if w_ms > 0:
-            losses["ms"] = modulation_loss(out["fake"], batch["y"], self.ms_skip)
-            losses["total"] = losses["total"] + w_ms * losses["ms"]
+        if group != "g":
+            return losses
+        for name, weight, term in (("ms", self.ms_weight(step), modulation_loss), ("gv", self.gv_weight(step), gv_loss)):
+            if weight > 0:
+                losses[name] = term(out["fake"], batch["y"], self.ms_skip)
+                losses["total"] = losses["total"] + weight * losses[name]
         return losses
 
 
@@ -307,7 +311,7 @@ def check(cfg: dict) -> None:
 FAMILY = register(Family(
     name="gan_postfilter", tasks=tuple(TASKS), defaults=defaults, build=build_task, synthetic=synthetic,
     load=lambda path, checkpoint, **options: _load_for_inference(path, checkpoint, **options), applies="postfilter", check=check,
-    types={"model.band_edges": list, **{f"loss.{k}": "schedule" for k in ("adv_weight", "recon_weight", "fm_weight", "ms_weight")}},
+    types={"model.band_edges": list, **{f"loss.{k}": "schedule" for k in ("adv_weight", "recon_weight", "fm_weight", "ms_weight", "gv_weight")}},
     minimums=[("data.segment_frames", 8), ("data.batch_size", 1), ("model.kernel", 1)],
     description="GAN postfilters for synthetic speech (mel-cepstrum GAN-PF; band-split STFT GAN-PF)",
 ))
