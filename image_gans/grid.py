@@ -20,7 +20,11 @@ def make_grid(rows: list[torch.Tensor], pad: int = 2) -> np.ndarray:
 
 
 def save_grid(path, rows: list[torch.Tensor]) -> None:
+    save_array(path, make_grid(rows))
+
+
+def save_array(path, grid: np.ndarray) -> None:
+    """A (3, H, W) grid in [0, 1] as a PNG."""
     from PIL import Image
 
-    arr = (make_grid(rows).transpose(1, 2, 0) * 255).round().astype(np.uint8)
-    Image.fromarray(arr).save(path)
+    Image.fromarray((grid.transpose(1, 2, 0) * 255).round().astype(np.uint8)).save(path)

@@ -27,6 +27,26 @@ def make_tiny_corpus(root: Path, demo_corpus: Path = DEMO_CORPUS) -> Path:
     return root
 
 
+def make_unpaired_root(root: Path, n_train: int, n_test: int, demo_corpus: Path = DEMO_CORPUS) -> Path:
+    """ROOT/{synthetic,natural}/{train,test}: the festival kal voice as 'synthetic', slt as
+    'natural'; the training sentences disjoint (nothing paired), the test ones shared."""
+    for side, spk, first in (("synthetic", "kal", 0), ("natural", "slt", n_train)):
+        for split, files in (("train", sorted((demo_corpus / spk / "train").glob("*.flac"))[first:first + n_train]),
+                             ("test", sorted((demo_corpus / spk / "test").glob("*.flac"))[:n_test])):
+            (root / side / split).mkdir(parents=True)
+            for f in files:
+                shutil.copy(f, root / side / split / f.name)
+    return root
+
+
+def train_log_rows(run_dir: Path) -> list[dict]:
+    """The rows of a run's train_log.jsonl without their timing (which differs between runs)."""
+    import json
+
+    return [{k: v for k, v in json.loads(line).items() if k != "time/sec_per_step"}
+            for line in (Path(run_dir) / "train_log.jsonl").read_text().splitlines()]
+
+
 @pytest.fixture(scope="session")
 def tiny_corpus(tmp_path_factory, demo_corpus) -> Path:
     return make_tiny_corpus(tmp_path_factory.mktemp("corpus"), demo_corpus)

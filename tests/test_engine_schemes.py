@@ -2,7 +2,6 @@
 multipliers, lazy R1, the history pool, BatchNorm discriminators, multi-view losses,
 composition, exact resume, the registry, and the engine's place in the import graph."""
 import ast
-import json
 from pathlib import Path
 
 import pytest
@@ -13,6 +12,7 @@ from vcgan.engine import AdversarialLoss, Trainer
 from vcgan.engine.objectives import (Composite, CycleConsistentObjective, HistoryPool, MultiViewDiscriminator,
                                      PairedObjective, UnconditionalObjective, score_real_fake)
 from vcgan.errors import ConfigError
+from conftest import train_log_rows
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -271,9 +271,7 @@ def test_exact_resume_with_phases_ema_and_pool(tmp_path):
     full.fit()
     resumed = fresh(tmp_path / "resumed")
     resumed.fit(resume=tmp_path / "full" / "checkpoints" / "step_00000004.pt")
-    rows = lambda p: [{k: v for k, v in json.loads(line).items() if k != "time/sec_per_step"}  # noqa: E731
-                      for line in (p / "train_log.jsonl").read_text().splitlines()]
-    assert rows(tmp_path / "resumed") == rows(tmp_path / "full")[4:]
+    assert train_log_rows(tmp_path / "resumed") == train_log_rows(tmp_path / "full")[4:]
     assert len(resumed.model.pools["a"].items) == 6
     for k, v in full.ema.state_dict().items():
         assert torch.equal(v, resumed.ema.state_dict()[k])

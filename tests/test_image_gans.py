@@ -9,6 +9,7 @@ import torch
 
 from image_gans.data import ImageDataError, load_fashion_mnist, read_idx, write_image
 from image_gans.networks import PatchDiscriminator, ResnetGenerator, StarGANDiscriminator, StarGANGenerator, UnetGenerator
+from conftest import train_log_rows
 
 FMNIST = Path(__file__).parent / "data" / "fashion-mnist"
 TINY = {
@@ -118,10 +119,8 @@ def test_one_step_and_exact_resume_per_model(task, tmp_path):
     full.fit()
     resumed = fresh(tmp_path / "resumed")
     resumed.fit(resume=tmp_path / "full" / "checkpoints" / "step_00000002.pt")
-    rows = lambda p: [{k: v for k, v in json.loads(line).items() if k != "time/sec_per_step"}  # noqa: E731
-                      for line in (p / "train_log.jsonl").read_text().splitlines()]
-    want = rows(tmp_path / "full")
-    assert rows(tmp_path / "resumed") == want[2:]
+    want = train_log_rows(tmp_path / "full")
+    assert train_log_rows(tmp_path / "resumed") == want[2:]
     assert all(np.isfinite(v) for r in want for v in r.values())
     if task == "image_stargan":  # D first, G every 2nd step here
         assert ["g/total" in r for r in want] == [False, True, False, True] and all("d/total" in r for r in want)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, make_unpaired_root
 
 TINY = ["model.channels=8", "model.disc_channels=8", "data.segment_frames=32", "data.batch_size=2",
         "train.steps=2", "train.progress=false", "train.sample_every=0"]
@@ -155,13 +155,7 @@ def test_stylegan_recipe_all_stages_with_the_dcgan_in_the_table(tmp_path):
 
 def test_wavecyclegan_recipe_trains_filters_and_evaluates_on_given_unpaired_data(tmp_path, demo_corpus):
     """Stages 1-4 on ROOT/{synthetic,natural}/{train,test} (stage 0 makes festival data from text)."""
-    root = tmp_path / "unpaired"
-    for side, spk, first in (("synthetic", "kal", 0), ("natural", "slt", 3)):
-        for split, files in (("train", sorted((demo_corpus / spk / "train").glob("*.flac"))[first:first + 3]),
-                             ("test", sorted((demo_corpus / spk / "test").glob("*.flac"))[:1])):
-            (root / side / split).mkdir(parents=True)
-            for f in files:
-                shutil.copy(f, root / side / split / f.name)
+    root = make_unpaired_root(tmp_path / "unpaired", 3, 1, demo_corpus)
     script = _recipe_copy(tmp_path, "wavecyclegan")
     for version in ("1", "2"):
         proc = _run(script, "--pairs", str(root), "--version", version, "--tag", f"v{version}", "--jobs", "1", "--",

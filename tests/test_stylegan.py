@@ -14,6 +14,7 @@ from image_gans.stylegan.family import pad_to
 from image_gans.stylegan.networks import (EqualConv2d, EqualLinear, StyledEpilogue, StyleGenerator, crossover,
                                           instance_norm, minibatch_stddev)
 from vcgan.errors import ConfigError, VcganError
+from conftest import train_log_rows
 
 FMNIST = Path(__file__).parent / "data" / "fashion-mnist"
 TINY = {"stylegan": ["model.z_dim=16", "model.w_dim=16", "model.mapping_layers=2", "model.channel_base=128",
@@ -208,10 +209,8 @@ def test_one_step_and_exact_resume(task, tmp_path):
     full.fit()
     resumed = fresh(tmp_path / "resumed")
     resumed.fit(resume=tmp_path / "full" / "checkpoints" / "step_00000002.pt")
-    rows = lambda p: [{k: v for k, v in json.loads(line).items() if k != "time/sec_per_step"}  # noqa: E731
-                      for line in (p / "train_log.jsonl").read_text().splitlines()]
-    want = rows(tmp_path / "full")
-    assert rows(tmp_path / "resumed") == want[2:] and all(np.isfinite(v) for r in want for v in r.values())
+    want = train_log_rows(tmp_path / "full")
+    assert train_log_rows(tmp_path / "resumed") == want[2:] and all(np.isfinite(v) for r in want for v in r.values())
     assert ["d/r1" in r for r in want] == [True, False, True, False]  # lazy R1 on every 2nd step
     for k, v in full.model.state_dict().items():
         assert torch.equal(v, resumed.model.state_dict()[k]), k

@@ -1,7 +1,6 @@
 """WaveCycleGAN / WaveCycleGAN2: lengths, time invariance and aliasing, the differentiable
 log-mel, the multi-view discriminator's weighting, chunked postfiltering, a training step,
 exact resume and the CLI, on the bundled festival speech."""
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +9,7 @@ import soundfile as sf
 import torch
 
 import vcgan
+from conftest import make_unpaired_root
 from vcgan.cli import main as cli
 from vcgan.engine.losses import AdversarialLoss, ViewScores
 from vcgan.engine.trainer import Trainer
@@ -187,16 +187,8 @@ def test_the_files_edges_are_filtered_with_mirrored_context_not_zeros():
 
 @pytest.fixture(scope="module")
 def pairs_root(tmp_path_factory, demo_corpus) -> Path:
-    """ROOT/{synthetic,natural}/{train,test}: the festival kal voice as 'synthetic', slt as
-    'natural', training sentences disjoint (nothing paired)."""
-    root = tmp_path_factory.mktemp("wave_pairs")
-    for side, spk, first in (("synthetic", "kal", 0), ("natural", "slt", 4)):
-        for split, files in (("train", sorted((demo_corpus / spk / "train").glob("*.flac"))[first:first + 4]),
-                             ("test", sorted((demo_corpus / spk / "test").glob("*.flac"))[:2])):
-            (root / side / split).mkdir(parents=True)
-            for f in files:
-                shutil.copy(f, root / side / split / f.name)
-    return root
+    """Four unpaired training files per side, two test pairs."""
+    return make_unpaired_root(tmp_path_factory.mktemp("wave_pairs"), 4, 2, demo_corpus)
 
 
 def _config(root, out, task="wavecyclegan2", *extra):

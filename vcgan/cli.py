@@ -47,7 +47,7 @@ def _tasks(a):
             print(f"  task: {task}    (config sections: {sections})")
 
 
-def _load(path, command: str | None, used_by: str | None = None):
+def _load(path, command: str | tuple[str, ...] | None, used_by: str | None = None):
     from .families import load
 
     return load(path, command, used_by)
@@ -89,13 +89,14 @@ def _sample(a):
     return written
 
 
-def _evaluate_generators(a):
+def _evaluate_generators(a, first):
     from image_gans.stylegan.sample import evaluate_samplers
 
     names = a.names.split(",") if a.names else [Path(c).stem for c in a.checkpoint]
     if len(names) != len(a.checkpoint) or len(set(names)) != len(names):
         raise VcganError(f"--names: {len(a.checkpoint)} distinct names, one per --checkpoint, got {a.names!r}")
-    samplers = {name: _load(c, "sample", "evaluate-images") for name, c in zip(names, a.checkpoint)}
+    samplers = {names[0]: first, **{name: _load(c, "sample", "evaluate-images")
+                                    for name, c in zip(names[1:], a.checkpoint[1:])}}
     classifier = _fashion_mnist_classifier(a.classifier, a.fashion_mnist) if a.classifier or a.fashion_mnist else None
     evaluate_samplers(samplers, a.output, n=a.samples, classifier=classifier)
     print((Path(a.output) / "scores.md").read_text())
@@ -103,16 +104,11 @@ def _evaluate_generators(a):
 
 
 def _evaluate_images(a):
-    from .engine.checkpoint import load_checkpoint
-    from .engine.inference import checkpoint_family
-    from .families import register_all
-
-    register_all()
-    if checkpoint_family(a.checkpoint[0], load_checkpoint(a.checkpoint[0])).applies == "sample":
-        return _evaluate_generators(a)
+    model = _load(a.checkpoint[0], ("translate", "sample"), "evaluate-images")
+    if model.family.applies == "sample":
+        return _evaluate_generators(a, model)
     if len(a.checkpoint) > 1:
         raise VcganError("evaluate-images: one translation checkpoint at a time (several --checkpoint: generators)")
-    model = _load(a.checkpoint[0], "translate", "evaluate-images")
     classifier = ((lambda: _fashion_mnist_classifier(a.classifier, a.fashion_mnist))
                   if a.classifier or a.fashion_mnist else None)
     model.evaluate(a.output, classifier=classifier, max_images=a.max_images)

@@ -13,7 +13,7 @@ def register_all() -> None:
         importlib.import_module(name)
 
 
-def load(path, command: str | None = None, used_by: str | None = None, **options):
+def load(path, command: str | tuple[str, ...] | None = None, used_by: str | None = None, **options):
     """The inference object of a checkpoint (:class:`~vcgan.engine.inference.InferenceModel`):
     ``describe()``, ``apply(...)``, ``apply_paths(...)``. With ``command`` ("convert",
     "postfilter", "translate"), a checkpoint that another command applies is refused."""

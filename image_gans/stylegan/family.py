@@ -102,30 +102,43 @@ class ImageGenerator(UnconditionalObjective):
         was = g.training
         g.eval()
         try:
-            views = sample_views(g, self.task, self.model_cfg, next(g.parameters()).device)
+            views = sample_views(g, self.model_cfg, next(g.parameters()).device)
         finally:
             g.train(was)
         return [("image", f"samples/{name}", grid) for name, grid in views.items()]
 
 
 @torch.no_grad()
-def sample_views(g, task: str, model: dict, device, seed: int = GRID_SEED) -> dict:
-    """The grids a user looks at, as (3, H, W) arrays in [0, 1], from fixed latents."""
+def sample_views(g, model: dict, device, seed: int = GRID_SEED) -> dict:
+    """The grids a user looks at, as (3, H, W) arrays in [0, 1], from fixed latents and noise
+    (nothing drawn from the training run's random stream): 8x8 samples at psi 1, then
+    :func:`view_grids`."""
     gen = torch.Generator().manual_seed(seed)
-    z = torch.randn(64, g.z_dim, generator=gen).to(device)
-    views = {"psi1": make_grid(list(g(z).float().cpu().split(8)))}
-    if task != "stylegan":
-        views["interpolation"] = make_grid(interpolate(g, z[:6], z[6:12], steps=8))
-        return views
-    views["mixing"] = mixing_grid(g, z[:5], z[5:10], model["truncation_psi"], model["truncation_layers"])
-    views["truncation"] = make_grid(truncation_sweep(g, z[:6]))
-    views["interpolation"] = make_grid(interpolate(g, z[:6], z[6:12], steps=8))
-    return views
+    z = torch.randn(64, g.z_dim, generator=gen)
+    noise = g.synthesis.make_noise(64, generator=gen) if isinstance(g, StyleGenerator) else None
+    x = g(z.to(device), noise=[t.to(device) for t in noise]) if noise else g(z.to(device))
+    views = {"psi1": make_grid(list(x.float().cpu().split(8)))}
+    return {**views, **view_grids(g, z[:12].to(device), model.get("truncation_psi", 1.0),
+                                  model.get("truncation_layers"))}
 
 
-def fixed_noise(g, n: int, device, seed: int):
-    """Noise images drawn from ``seed`` (StyleGAN only): the same for every column of a grid."""
-    return [t.to(device) for t in g.synthesis.make_noise(n, generator=torch.Generator().manual_seed(seed))]
+@torch.no_grad()
+def view_grids(g, z: torch.Tensor, psi: float = 1.0, layers: int | None = None) -> dict:
+    """From 12 latents: interpolations of the first six towards the next six and, for a
+    style-based generator, the style-mixing grid (display truncation ``psi`` on the first
+    ``layers`` styles) and the truncation sweep."""
+    out = {"interpolation": make_grid(interpolate(g, z[:6], z[6:12], steps=8))}
+    if isinstance(g, StyleGenerator):
+        out["mixing"] = mixing_grid(g, z[:5], z[5:10], psi, layers)
+        out["truncation"] = make_grid(truncation_sweep(g, z[:6]))
+    return out
+
+
+def shared_noise(g, n: int, device, seed: int = 0) -> list[torch.Tensor]:
+    """One noise draw from ``seed``, the same for all ``n`` images: the cells of a grid differ
+    by their styles only."""
+    gen = torch.Generator().manual_seed(seed)
+    return [t.to(device).expand(n, -1, -1, -1) for t in g.synthesis.make_noise(1, generator=gen)]
 
 
 @torch.no_grad()
@@ -137,8 +150,7 @@ def mixing_grid(g, z_rows: torch.Tensor, z_cols: torch.Tensor, psi: float = 1.0,
     device = z_rows.device
     cutoff = min(4, g.num_layers) if cutoff is None else int(cutoff)
     wr, wc = (g.truncate(g.styles(z), psi, layers) for z in (z_rows, z_cols))
-    noise = fixed_noise(g, 1, device, 0)
-    one = lambda ws: g.synthesis(ws, [n.expand(len(ws), -1, -1, -1) for n in noise]).float().cpu()  # noqa: E731
+    one = lambda ws: g.synthesis(ws, shared_noise(g, len(ws), device)).float().cpu()  # noqa: E731
     blank = -torch.ones_like(one(wc[:1]))
     rows = [torch.cat([blank, one(wc)])]
     for i in range(len(wr)):
@@ -151,12 +163,11 @@ def mixing_grid(g, z_rows: torch.Tensor, z_cols: torch.Tensor, psi: float = 1.0,
 def truncation_sweep(g, z: torch.Tensor, psis=(1.0, 0.8, 0.6, 0.4, 0.2, 0.0)) -> list[torch.Tensor]:
     """One row per latent, psi from 1 to 0 along it (all layers truncated): at psi 0 every
     row is the image of the average w."""
-    noise = fixed_noise(g, 1, z.device, 0)
     ws = g.styles(z)
     rows = []
     for i in range(len(z)):
         w = torch.cat([g.truncate(ws[i:i + 1], psi) for psi in psis])
-        rows.append(g.synthesis(w, [n.expand(len(w), -1, -1, -1) for n in noise]).float().cpu())
+        rows.append(g.synthesis(w, shared_noise(g, len(w), z.device)).float().cpu())
     return rows
 
 
@@ -170,8 +181,7 @@ def interpolate(g, z0: torch.Tensor, z1: torch.Tensor, steps: int = 8) -> list[t
         if isinstance(g, StyleGenerator):
             w0, w1 = g.mapping(a[None]), g.mapping(b[None])
             ws = torch.lerp(w0, w1, t[:, None])[:, None].expand(-1, g.num_layers, -1)
-            noise = fixed_noise(g, 1, z0.device, 0)
-            rows.append(g.synthesis(ws, [n.expand(steps, -1, -1, -1) for n in noise]).float().cpu())
+            rows.append(g.synthesis(ws, shared_noise(g, steps, z0.device)).float().cpu())
         else:
             rows.append(g(slerp(a, b, t)).float().cpu())
     return rows

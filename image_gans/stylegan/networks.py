@@ -304,7 +304,7 @@ class DCGANGenerator(nn.Module):
         self.net = nn.Sequential(*layers)
         self.channels = int(channels)
 
-    def forward(self, z, psi: float = 1.0, truncation_layers=None, noise=None):
+    def forward(self, z):
         return self.net(self.fc(z).view(len(z), self.channels, 4, 4))
 
 

@@ -11,8 +11,8 @@ from vcgan.engine.inference import InferenceModel
 from vcgan.errors import CheckpointError, VcganError
 
 from ..data import write_image
-from ..grid import save_grid
-from .family import build_networks, interpolate, load_images, mixing_grid, truncation_sweep
+from ..grid import save_array, save_grid
+from .family import build_networks, load_images, view_grids
 from .networks import StyleGenerator
 
 
@@ -110,26 +110,12 @@ class Sampler(InferenceModel):
                 written.append(out / f"{name}.png")
         return written
 
-    @torch.no_grad()
     def views(self, seed: int = 0, psi: float = 1.0) -> dict:
-        gen = torch.Generator().manual_seed(int(seed))
-        z = torch.randn(12, self.g.z_dim, generator=gen).to(self.device)
-        from ..grid import make_grid
-
-        out = {"interpolation": make_grid(interpolate(self.g, z[:6], z[6:12], steps=8))}
-        if self.style_based:
-            out["mixing"] = mixing_grid(self.g, z[:5], z[5:10], psi, self.model_cfg["truncation_layers"])
-            out["truncation"] = make_grid(truncation_sweep(self.g, z[:6]))
-        return out
+        z = torch.randn(12, self.g.z_dim, generator=torch.Generator().manual_seed(int(seed))).to(self.device)
+        return view_grids(self.g, z, psi, self.model_cfg.get("truncation_layers"))
 
     def real_images(self, split: str) -> np.ndarray:
         return load_images({**self.config["data"], "max_images": None}, split)
-
-
-def save_array(path, grid: np.ndarray) -> None:
-    from PIL import Image
-
-    Image.fromarray((grid.transpose(1, 2, 0) * 255).round().astype(np.uint8)).save(path)
 
 
 # ------------------------------------------------------------------- evaluation
@@ -147,7 +133,8 @@ def evaluate_samplers(samplers: dict, out_dir, n: int = 5000, seed: int = 0, cla
     system's FD minus the first one's. Writes scores.json, scores.md and grid.png."""
     from vcgan.report import write_report
 
-    from ..data import FASHION_MNIST_CLASSES, to_tensor
+    from ..data import FASHION_MNIST_CLASSES
+    from ..evaluate import as_tensor
     from ..metrics import features, fid, load_classifier
 
     first = next(iter(samplers.values()))
@@ -163,7 +150,7 @@ def evaluate_samplers(samplers: dict, out_dir, n: int = 5000, seed: int = 0, cla
         return center_crop(x, 28) if x.shape[-1] > 28 else x
 
     test = first.real_images("test")
-    test_t = to_cls(torch.stack([to_tensor(im) for im in test]))
+    test_t = to_cls(as_tensor(test))
     rf = features(cls, test_t)
     systems = dict(samplers)
     untrained = type(first)(first.path, first.checkpoint, first.family, untrained=True)
@@ -175,7 +162,7 @@ def evaluate_samplers(samplers: dict, out_dir, n: int = 5000, seed: int = 0, cla
         feats[name] = features(cls, x)
         report_sys[name] = {**class_stats(cls, x, FASHION_MNIST_CLASSES), "fd": fid(feats[name], rf)}
     train = first.real_images("train")
-    real = to_cls(torch.stack([to_tensor(im) for im in train[np.random.default_rng(seed).permutation(len(train))[:n]]]))
+    real = to_cls(as_tensor(train[np.random.default_rng(seed).permutation(len(train))[:n]]))
     feats["real vs real (floor)"] = features(cls, real)
     report_sys["real vs real (floor)"] = {**class_stats(cls, real, FASHION_MNIST_CLASSES),
                                           "fd": fid(feats["real vs real (floor)"], rf)}

@@ -89,3 +89,21 @@ stage_on() { [ "$stage" -le "$1" ] && [ "$stop_stage" -ge "$1" ]; }
 
 # yaml_list "a b c": ["a", "b", "c"] for a key=value override
 yaml_list() { local out="" w; for w in $1; do out+="\"$w\", "; done; echo "[${out%, }]"; }
+
+# image_data_check LAYOUT ROOT: where Fashion-MNIST is (ROOT empty: Debian's package), or that
+# the dataset folder ROOT exists
+image_data_check() {
+  if [ "$1" = fashion_mnist ]; then
+    python -c "import sys; from image_gans.data import find_fashion_mnist; print('Fashion-MNIST:', find_fashion_mnist(sys.argv[1] or None))" "$2"
+  else
+    [ -d "$2" ] || { echo "dataset folder $2 not found (--root)" >&2; exit 1; }
+  fi
+}
+
+# fashion_mnist_classifier PATH [--fashion-mnist DIR]: the classifier the image measures use,
+# trained once and cached at PATH
+fashion_mnist_classifier() {
+  local path=$1
+  shift
+  if [ -f "$path" ]; then echo "cached: $path"; else vcgan classifier --out "$path" "$@"; fi
+}

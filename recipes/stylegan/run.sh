@@ -41,16 +41,12 @@ fm_args=()
 
 if stage_on 0; then
   echo "== stage 0: data ($layout${root:+, $root})"
-  if [ "$layout" = fashion_mnist ]; then
-    python -c "import sys; from image_gans.data import find_fashion_mnist; print('Fashion-MNIST:', find_fashion_mnist(sys.argv[1] or None))" "$root"
-  else
-    [ -d "$root" ] || { echo "image folder $root not found (--root)" >&2; exit 1; }
-  fi
+  image_data_check "$layout" "$root"
 fi
 
 if stage_on 1 && [ "$layout" = fashion_mnist ]; then
   echo "== stage 1: the Fashion-MNIST classifier the measures use ($classifier)"
-  if [ -f "$classifier" ]; then echo "cached: $classifier"; else vcgan classifier --out "$classifier" "${fm_args[@]}"; fi
+  fashion_mnist_classifier "$classifier" "${fm_args[@]}"
 fi
 
 if stage_on 2; then

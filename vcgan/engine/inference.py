@@ -93,13 +93,15 @@ def checkpoint_family(path, checkpoint: dict):
     return family
 
 
-def load_inference(path, command: str | None = None, used_by: str | None = None, **options) -> InferenceModel:
-    """The :class:`InferenceModel` of a checkpoint file. With ``command`` (e.g. ``"convert"``),
-    a checkpoint that another command applies is refused, naming its task and that command
-    (``used_by``: the command the user ran, where it is not ``command`` itself)."""
+def load_inference(path, command: str | tuple[str, ...] | None = None, used_by: str | None = None,
+                   **options) -> InferenceModel:
+    """The :class:`InferenceModel` of a checkpoint file. With ``command`` (e.g. ``"convert"``, or
+    several), a checkpoint that another command applies is refused, naming its task and that
+    command (``used_by``: the command the user ran, where it is not ``command`` itself)."""
     checkpoint = load_checkpoint(path)
     family = checkpoint_family(path, checkpoint)
-    if command is not None and family.applies != command:
+    allowed = (command,) if isinstance(command, str) else command
+    if allowed is not None and family.applies not in allowed:
         task = (checkpoint.get("config") or {}).get("task") or family.name
         raise CheckpointError(f"{path} is a {task} checkpoint ({family.description}): apply it with "
                               f"`vcgan {family.applies}`, not `vcgan {used_by or command}`")

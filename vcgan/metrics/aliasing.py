@@ -32,9 +32,9 @@ def tone_sweep(filter_wave, sample_rate: int, amplitude: float = 0.1, seconds: f
     ``sample_rate / k``; per tone, the output energy off the tone's harmonics as a share and in dB,
     measured over whole periods in the middle half (away from the edges), and their energy mean."""
     n = int(seconds * sample_rate)
+    t = np.arange(n)
     rows = {}
     for k in divisors:
-        t = np.arange(n)
         x = amplitude * np.sin(2 * np.pi * t / k)
         y = np.asarray(filter_wave(x), dtype=np.float64)
         start = (n // 4) // k * k

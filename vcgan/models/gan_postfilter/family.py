@@ -123,7 +123,7 @@ class PostfilterObjective(PairedObjective):
         super().__init__(generator, discriminator, **options)
         self.ms_weight = Schedule(ms_weight, "loss.ms_weight")
         self.gv_weight = Schedule(gv_weight, "loss.gv_weight")
-        self.ms_skip = int(passthrough)
+        self.skip = int(passthrough)  # the passed-through dims the distribution terms leave out
 
     def losses(self, group, batch, out, step):
         losses = super().losses(group, batch, out, step)
@@ -131,7 +131,7 @@ class PostfilterObjective(PairedObjective):
             return losses
         for name, weight, term in (("ms", self.ms_weight(step), modulation_loss), ("gv", self.gv_weight(step), gv_loss)):
             if weight > 0:
-                losses[name] = term(out["fake"], batch["y"], self.ms_skip)
+                losses[name] = term(out["fake"], batch["y"], self.skip)
                 losses["total"] = losses["total"] + weight * losses[name]
         return losses
 
