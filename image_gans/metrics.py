@@ -191,6 +191,36 @@ def fid(a: np.ndarray, b: np.ndarray) -> float:
     return float(((mu1 - mu2) ** 2).sum() + np.trace(s1) + np.trace(s2) - 2 * np.trace(covmean.real))
 
 
+def _sqrt_psd(s: np.ndarray) -> np.ndarray:
+    w, v = np.linalg.eigh(s)
+    return (v * np.sqrt(np.clip(w, 0, None))) @ v.T
+
+
+def _frechet(mu1, s1, mu2, root2, s2) -> float:
+    """FD with tr sqrtm(s1 s2) as the sum of the square roots of the eigenvalues of the symmetric
+    sqrt(s2) s1 sqrt(s2) (``root2``): the same quantity, an order of magnitude faster than sqrtm."""
+    ev = np.linalg.eigvalsh(root2 @ s1 @ root2)
+    return float(((mu1 - mu2) ** 2).sum() + np.trace(s1) + np.trace(s2) - 2 * np.sqrt(np.clip(ev, 0, None)).sum())
+
+
+def fd_interval(a: np.ndarray, b: np.ndarray, real: np.ndarray, resamples: int = 200, seed: int = 0) -> dict:
+    """FD(a) - FD(b) against ``real``, with a bootstrap 95% interval: each resample draws the
+    two feature sets and the real set with replacement, the same real draw for both."""
+    rng = np.random.default_rng(seed)
+    diffs = []
+    for _ in range(resamples):
+        r = real[rng.integers(len(real), size=len(real))]
+        mu_r, s_r = r.mean(0), np.cov(r, rowvar=False)
+        root = _sqrt_psd(s_r)
+        fd = []
+        for x in (a, b):
+            x = x[rng.integers(len(x), size=len(x))]
+            fd.append(_frechet(x.mean(0), np.cov(x, rowvar=False), mu_r, root, s_r))
+        diffs.append(fd[0] - fd[1])
+    lo, hi = np.percentile(diffs, [2.5, 97.5])
+    return {"difference": fid(a, real) - fid(b, real), "low": float(lo), "high": float(hi), "resamples": resamples}
+
+
 def kid(a: np.ndarray, b: np.ndarray, subsets: int = 20, subset_size: int = 200, seed: int = 0) -> float:
     """Kernel inception distance: unbiased MMD^2 with the cubic polynomial kernel
     k(x, y) = (x.y / d + 1)^3, averaged over random subsets."""

@@ -103,10 +103,35 @@ def _evaluate_generators(a, first):
     print(f"wrote {a.output}/scores.json, scores.md and grid.png")
 
 
+def _complete(a):
+    model = _load(a.checkpoint, "complete")
+    written = model.apply_paths(a.input, a.mask, a.output, blend=a.blend, skip_bad=a.skip_bad)
+    print(f"wrote {len(written)} completed image(s) to {a.output}")
+    _report_skipped(model)
+
+
+def _evaluate_completion(a, first):
+    from image_gans.glcic.evaluate import evaluate_completion
+
+    names = a.names.split(",") if a.names else [Path(c).stem for c in a.checkpoint]
+    if len(names) != len(a.checkpoint) or len(set(names)) != len(names):
+        raise VcganError(f"--names: {len(a.checkpoint)} distinct names, one per --checkpoint, got {a.names!r}")
+    others = {name: _load(c, "complete", "evaluate-images") for name, c in zip(names[1:], a.checkpoint[1:])}
+    classifier = _fashion_mnist_classifier(a.classifier, a.fashion_mnist) if a.classifier or a.fashion_mnist else None
+    evaluate_completion(first, a.output, others, split=a.split, max_images=a.max_images or 2000,
+                        classifier=classifier, blend=a.blend)
+    print((Path(a.output) / "scores.md").read_text())
+    print(f"wrote {a.output}/scores.json, scores.md and grid.png")
+
+
 def _evaluate_images(a):
-    model = _load(a.checkpoint[0], ("translate", "sample"), "evaluate-images")
+    model = _load(a.checkpoint[0], ("translate", "sample", "complete"), "evaluate-images")
     if model.family.applies == "sample":
         return _evaluate_generators(a, model)
+    if model.family.applies == "complete":
+        return _evaluate_completion(a, model)
+    if a.split != "test" or a.blend:
+        raise VcganError("--split and --blend are options of completion checkpoints")
     if len(a.checkpoint) > 1:
         raise VcganError("evaluate-images: one translation checkpoint at a time (several --checkpoint: generators)")
     classifier = ((lambda: _fashion_mnist_classifier(a.classifier, a.fashion_mnist))
@@ -315,12 +340,29 @@ def build_parser() -> argparse.ArgumentParser:
                    "the columns), truncation.png (psi 1 -> 0) and interpolation.png")
     s.set_defaults(func=_sample)
 
+    s = sub.add_parser("complete", help="fill the holes of images (white in --mask) with a trained completion "
+                                        "network (GLCIC)")
+    s.add_argument("--checkpoint", required=True)
+    s.add_argument("--mask", required=True, help="mask image: white (> 127) where to fill; resized to each image")
+    s.add_argument("--blend", choices=("none", "poisson"), default="none",
+                   help="poisson: blend the completion into its surroundings (Poisson image editing)")
+    s.add_argument("--skip-bad", action="store_true", help="report and skip unreadable images instead of stopping")
+    s.add_argument("input", nargs="+", help="image file(s) or folder(s)")
+    s.add_argument("-o", "--output", required=True, help="output folder (or .png file for one input)")
+    s.set_defaults(func=_complete)
+
     s = sub.add_parser("evaluate-images", help="domain accuracy, FID/KID (and PSNR/SSIM for pix2pix) of an image "
                                                "model on its test split, beside baselines; for generators (several "
                                                "--checkpoint to compare): Frechet distance, class coverage and "
-                                               "confidence; JSON + Markdown + grid")
-    s.add_argument("--checkpoint", required=True, action="append", help="repeat to compare generators")
-    s.add_argument("--names", help="generators: comma-separated names, one per --checkpoint")
+                                               "confidence; for completion: PSNR/SSIM in the holes and Frechet "
+                                               "distance beside mean fill, Telea and biharmonic inpainting; "
+                                               "JSON + Markdown + grid")
+    s.add_argument("--checkpoint", required=True, action="append",
+                   help="repeat to compare generators, or completion networks with the first")
+    s.add_argument("--names", help="generators, completion: comma-separated names, one per --checkpoint")
+    s.add_argument("--split", choices=("test", "dev"), default="test",
+                   help="completion: dev while choosing settings, test to report (default)")
+    s.add_argument("--blend", action="store_true", help="completion: also score the model with Poisson blending")
     s.add_argument("--samples", type=int, default=5000, help="generators: samples per system (default 5000)")
     s.add_argument("-o", "--output", required=True)
     s.add_argument("--classifier", help="Fashion-MNIST models: a classifier checkpoint (default: the cached one, trained "

@@ -135,7 +135,7 @@ def evaluate_samplers(samplers: dict, out_dir, n: int = 5000, seed: int = 0, cla
 
     from ..data import FASHION_MNIST_CLASSES
     from ..evaluate import as_tensor
-    from ..metrics import features, fid, load_classifier
+    from ..metrics import fd_interval, features, fid, load_classifier
 
     first = next(iter(samplers.values()))
     for name, s in samplers.items():
@@ -187,20 +187,6 @@ def class_stats(cls, x: torch.Tensor, classes) -> dict:
     return {"classes_present": int((share > 0).sum()), "largest_class_share": float(share.max()),
             "mean_confidence": float(p.max(1).mean()),
             "class_shares": {c: round(float(s), 4) for c, s in zip(classes, share)}}
-
-
-def fd_interval(a: np.ndarray, b: np.ndarray, real: np.ndarray, resamples: int = 200, seed: int = 0) -> dict:
-    """FD(a) - FD(b) against ``real``, with a bootstrap 95% interval: each resample draws the
-    two sample sets and the real set with replacement, the same real draw for both."""
-    from ..metrics import fid
-
-    rng = np.random.default_rng(seed)
-    diffs = []
-    for _ in range(resamples):
-        r = real[rng.integers(len(real), size=len(real))]
-        diffs.append(fid(a[rng.integers(len(a), size=len(a))], r) - fid(b[rng.integers(len(b), size=len(b))], r))
-    lo, hi = np.percentile(diffs, [2.5, 97.5])
-    return {"difference": fid(a, real) - fid(b, real), "low": float(lo), "high": float(hi), "resamples": resamples}
 
 
 def markdown(report: dict) -> str:

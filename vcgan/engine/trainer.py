@@ -141,6 +141,7 @@ class Trainer:
         self.clock = clock
         self.elapsed = 0.0  # seconds of training so far, over all runs of this out_dir
         self._clock_base = None  # (clock reading, elapsed) when this run's clock started
+        self._phase = None  # each group's update period at the last step (a change ends a phase)
         self.logger = RunLogger(self.out_dir, enabled=self.is_main)
         self._apply_lr()
 
@@ -264,6 +265,20 @@ class Trainer:
         self.elapsed = float(state.get("elapsed", 0.0))  # older checkpoints: progress by steps only
         self._apply_lr()
 
+    def _mark_phase(self, step) -> None:
+        """Where a group's update period changes (a phase of ``train.optim.*.every`` ends, e.g.
+        GLCIC's completion-network-only phase), keep the checkpoint of the last step before it as
+        ``checkpoints/phase_end_<step>.pt``; old-checkpoint cleanup leaves these alone."""
+        phase = tuple(int(g.every(step)) for g in self.groups.values())
+        ended = self._phase is not None and phase != self._phase
+        self._phase = phase
+        if ended:
+            path = self.save()
+            if path is not None:
+                tmp = self.checkpoint_dir / ".phase_end.pt.tmp"
+                shutil.copyfile(path, tmp)
+                os.replace(tmp, self.checkpoint_dir / f"phase_end_{self.step:08d}.pt")
+
     def save(self) -> Path | None:
         """Write ``step_N.pt`` and ``latest.pt`` (call on every rank; rank 0 writes)."""
         state = self.state_dict()  # gathers per-rank states: every rank takes part
@@ -327,6 +342,7 @@ class Trainer:
         self._apply_lr()
         step = Step(self.step, self.progress())  # schedules may be given as shares of the run
         batch = {k: v.to(self.device, non_blocking=True) if torch.is_tensor(v) else v for k, v in batch.items()}
+        self._mark_phase(step)
         due = [g for g in self.groups.values() if g.due(step)]
         out, logged = {}, {}
         if due:
