@@ -4,6 +4,7 @@ usage: python benchmarks/train_step.py [--task cyclegan_vc2|cyclegan_vc|stargan_
        [--channels 128] [--disc-channels C] [--batch 1] [--frames 128] [--precision auto|fp32|bf16|fp16]
        [--identity] [--steps 10] [--device cpu|cuda] [--threads N]
    or: python benchmarks/train_step.py --config recipes/stargan_vc2/conf/cpu.yaml [--threads N] [--batch B]
+       [--set key=value ...]  (every optimizer group updates each step: a phased config's joint phase)
    or: torchrun --nproc_per_node 2 benchmarks/train_step.py --config ... --threads 1 --batch 4
        (data parallel: B segments per process; the GFLOP count is per process)
        (task, model, loss, batch, segment length and precision of a recipe config; the
@@ -71,11 +72,13 @@ def main(argv=None):
     ap.add_argument("--identity", action="store_true", help="include the identity loss (early steps)")
     ap.add_argument("--compile", action="store_true", help="torch.compile every network (compile time excluded)")
     ap.add_argument("--config", help="benchmark a recipe config (its task, model, loss, batch, frames, precision)")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="with --config: a config override, e.g. loss.alpha=0.0004 (GLCIC's joint phase)")
     a = ap.parse_args(argv)
     if a.threads:
         torch.set_num_threads(a.threads)
     if a.config:
-        cfg = resolve_config(a.config)
+        cfg = resolve_config(a.config, a.set)
         a.task, a.frames = cfg["task"], cfg["data"].get("segment_frames")  # image families: no segments
         a.batch = a.batch or cfg["data"]["batch_size"]
         a.precision = a.precision or cfg["train"]["precision"]

@@ -25,9 +25,10 @@ tag=""
 classifier=$HOME/.cache/vcgan/fashion_mnist_classifier.pt
 
 parse_options "$0" "$@"
-root=$(abspath "$root")
-conf=$(abspath "$conf")
+user_conf=$conf
+[ -n "$conf" ] || conf=conf/glcic_photos.yaml  # for the check; each dataset takes its own below
 enter_recipe "$0"
+[ -n "$user_conf" ] || conf=""
 case "$data" in
   both) datasets=(fashion_mnist photos) ;;
   fashion_mnist|photos|folder) datasets=("$data") ;;
