@@ -173,7 +173,7 @@ def load_split(data: dict, split: str):
         photos = load_photos(split, int(data["photo_side"]))
         if split == "train":
             return PhotoCrops(photos, size, data["flip"])
-        images = tiles(photos, size)
+        images = tiles(photos, size, max(1, size // 8))  # overlapping: enough tiles for a Frechet distance
     elif layout == "folder":
         if not data["root"]:
             raise ConfigError("config key 'data.root': give the image folder (data.layout: folder)")
