@@ -86,6 +86,21 @@ def class_index(name: str) -> int:
     return FASHION_MNIST_CLASSES.index(name)
 
 
+def pad_to(images: np.ndarray, size: int) -> np.ndarray:
+    """Centre (N, h, w[, c]) images on a ``size`` x ``size`` black canvas (Fashion-MNIST's background)."""
+    h, w = images.shape[1:3]
+    top, left = (size - h) // 2, (size - w) // 2
+    out = np.zeros((len(images), size, size) + images.shape[3:], images.dtype)
+    out[:, top:top + h, left:left + w] = images
+    return out
+
+
+def center_crop(x: torch.Tensor, size: int) -> torch.Tensor:
+    """The centre ``size`` x ``size`` of (..., h, w) images (the 28-px garment of a padded one)."""
+    top, left = (x.shape[-2] - size) // 2, (x.shape[-1] - size) // 2
+    return x[..., top:top + size, left:left + size]
+
+
 # ------------------------------------------------------------------- image files
 def to_tensor(img: np.ndarray) -> torch.Tensor:
     """uint8 HxW or HxWxC -> float CxHxW in [-1, 1]."""

@@ -89,12 +89,17 @@ def _sample(a):
     return written
 
 
-def _evaluate_generators(a, first):
-    from image_gans.stylegan.sample import evaluate_samplers
-
+def _checkpoint_names(a) -> list[str]:
     names = a.names.split(",") if a.names else [Path(c).stem for c in a.checkpoint]
     if len(names) != len(a.checkpoint) or len(set(names)) != len(names):
         raise VcganError(f"--names: {len(a.checkpoint)} distinct names, one per --checkpoint, got {a.names!r}")
+    return names
+
+
+def _evaluate_generators(a, first):
+    from image_gans.stylegan.sample import evaluate_samplers
+
+    names = _checkpoint_names(a)
     samplers = {names[0]: first, **{name: _load(c, "sample", "evaluate-images")
                                     for name, c in zip(names[1:], a.checkpoint[1:])}}
     classifier = _fashion_mnist_classifier(a.classifier, a.fashion_mnist) if a.classifier or a.fashion_mnist else None
@@ -113,9 +118,7 @@ def _complete(a):
 def _evaluate_completion(a, first):
     from image_gans.glcic.evaluate import evaluate_completion
 
-    names = a.names.split(",") if a.names else [Path(c).stem for c in a.checkpoint]
-    if len(names) != len(a.checkpoint) or len(set(names)) != len(names):
-        raise VcganError(f"--names: {len(a.checkpoint)} distinct names, one per --checkpoint, got {a.names!r}")
+    names = _checkpoint_names(a)
     others = {name: _load(c, "complete", "evaluate-images") for name, c in zip(names[1:], a.checkpoint[1:])}
     classifier = _fashion_mnist_classifier(a.classifier, a.fashion_mnist) if a.classifier or a.fashion_mnist else None
     evaluate_completion(first, a.output, others, split=a.split, max_images=a.max_images or 2000,

@@ -5,13 +5,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from vcgan.engine.checkpoint import inference_state, weights_mismatch
 from vcgan.engine.inference import InferenceModel
 from vcgan.errors import CheckpointError, VcganError
 
 from ..data import list_images, read_image, to_tensor, to_uint8, write_image
+from ..networks import pad_to_multiple
 from .masks import read_mask
 
 BLENDS = ("none", "poisson")
@@ -71,17 +71,10 @@ class Completer(InferenceModel):
             raise VcganError(f"complete: this model completes {self.channels}-channel images, got {x.shape[1]}")
         mask = (mask > 0.5).to(x.dtype)
         h, w = x.shape[-2:]
-        ph, pw = (-h) % 4, (-w) % 4
         out = []
         for i in range(0, len(x), batch):
-            xi, mi = x[i:i + batch].to(self.device), mask[i:i + batch].to(self.device)
-            if ph or pw:
-                xp = F.pad(xi, (0, pw, 0, ph), mode="replicate")
-                mp = F.pad(mi, (0, pw, 0, ph), mode="replicate")
-            else:
-                xp, mp = xi, mi
-            o = self.net.complete(xp, mp)["out"][..., :h, :w].float().cpu()
-            out.append(o)
+            xm, _ = pad_to_multiple(torch.cat([x[i:i + batch], mask[i:i + batch]], 1).to(self.device), 4, "replicate")
+            out.append(self.net.complete(xm[:, :-1], xm[:, -1:])["out"][..., :h, :w].float().cpu())
         out = torch.cat(out)
         return out if raw else x * (1 - mask) + out * mask  # exactly the input outside the holes
 
@@ -104,15 +97,19 @@ class Completer(InferenceModel):
         files = []
         for p in [Path(i) for i in ([inputs] if isinstance(inputs, (str, Path)) else inputs)]:
             files += list_images(p) if p.is_dir() else [p]
-        self.skipped, loaded = [], []
+        self.skipped, loaded, masks = [], [], {}
         for f in files:
             try:
                 img = self.read(f)
-                loaded.append((f, img, read_mask(mask_path, img.shape[:2])))
             except ImageDataError as err:
-                if not skip_bad or Path(mask_path).resolve() == f.resolve() or "mask" in str(err):
+                if not skip_bad:
                     raise
                 self.skipped.append((f, str(err)))
+                continue
+            size = img.shape[:2]
+            if size not in masks:  # a bad mask stops the run, --skip-bad or not
+                masks[size] = read_mask(mask_path, size)
+            loaded.append((f, img, masks[size]))
         out = Path(out)
         single = len(files) == 1 and out.suffix.lower() in (".png", ".jpg", ".jpeg")
         if not single and out.exists() and not out.is_dir():

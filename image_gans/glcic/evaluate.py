@@ -13,7 +13,7 @@ import torch
 from vcgan.errors import VcganError
 from vcgan.report import interval_text, paired_bootstrap, write_report
 
-from ..data import to_tensor
+from ..data import center_crop, to_tensor
 from ..grid import save_grid
 from .complete import Completer, as_uint8
 from .masks import random_hole
@@ -73,7 +73,6 @@ def evaluate_completion(model: Completer, out_dir, others: dict | None = None, s
     settings); ``others``: name -> Completer (e.g. the end of phase 1). Writes scores.json,
     scores.md and grid.png under ``out_dir``."""
     from ..metrics import fd_interval, features, fid
-    from ..stylegan.sample import center_crop
     from . import baselines
     from .family import load_split
 
@@ -140,7 +139,6 @@ def evaluate_completion(model: Completer, out_dir, others: dict | None = None, s
     rows += [torch.from_numpy(systems[k][:8]) for k in systems]
     rows.append(torch.from_numpy(images[:8]))
     save_grid(out_dir / "grid.png", [as_float(r) for r in rows])
-    report["grid_rows"] = ["masked"] + list(systems) + ["original"]
     return report
 
 

@@ -17,7 +17,7 @@ from vcgan.engine.registry import Family, register
 from vcgan.engine.schedule import Schedule
 from vcgan.errors import ConfigError
 
-from ..data import ImageDataError, ImageSet, list_images, load_fashion_mnist, read_image
+from ..data import ImageDataError, ImageSet, list_images, load_fashion_mnist, pad_to, read_image
 from ..grid import make_grid
 from ..photos import PhotoCrops, load_photos, tiles
 from .masks import hole_size_range, local_size, random_hole
@@ -151,12 +151,6 @@ class MaskedImages:
         return {"x": x, "mask": torch.from_numpy(mask)[None], "crop": torch.tensor([top, left])}
 
 
-def pad_to(images: np.ndarray, size: int) -> np.ndarray:
-    from ..stylegan.family import pad_to as pad
-
-    return pad(images, size)
-
-
 def load_split(data: dict, split: str):
     """A split's images: uint8 (N, S, S[, 3]) for evaluation (``test``/``dev``; photos: tiles of
     the held-out photos), or for ``train`` an object with ``tensor(index, rng)``."""
@@ -200,7 +194,7 @@ def mean_fill(images, n: int = 2000) -> list[float]:
     return [float(v) for v in x.mean((0, 2, 3))]
 
 
-def sample_batch(data: dict, channels: int, n: int = 8) -> dict | None:
+def sample_batch(data: dict, n: int = 8) -> dict | None:
     """Fixed held-out images and holes for the training grids."""
     try:
         images = load_split(data, "dev")
@@ -219,7 +213,7 @@ def build(cfg: dict):
     data = cfg["data"]
     images = load_split(data, "train")
     image = image_info(data, images)
-    model = Completion(image, cfg["model"], cfg["loss"], mean_fill(images), sample_batch(data, image["channels"]))
+    model = Completion(image, cfg["model"], cfg["loss"], mean_fill(images), sample_batch(data))
     lo, hi = hole_size_range(image["size"])
     print(f"data: {data['layout']}, {len(images)} training {'crops per pass' if data['layout'] == 'photos' else 'images'}"
           f", {image['size']}x{image['size']}, {image['channels']} channel(s); holes {lo}-{hi} px, local crop "

@@ -17,7 +17,7 @@ from vcgan.engine.objectives import UnconditionalObjective
 from vcgan.engine.registry import Family, register
 from vcgan.errors import ConfigError
 
-from ..data import ImageDataError, ImageSet, list_images, load_fashion_mnist, read_image
+from ..data import ImageDataError, ImageSet, list_images, load_fashion_mnist, pad_to, read_image
 from ..grid import make_grid
 from .networks import (DCGANDiscriminator, DCGANGenerator, StyleDiscriminator, StyleGenerator, crossover)
 
@@ -207,15 +207,6 @@ class Images:
 
     def get(self, index, rng):
         return {"y": self.images.tensor(index, rng)}
-
-
-def pad_to(images: np.ndarray, size: int) -> np.ndarray:
-    """Centre (N, h, w[, c]) images on a ``size`` x ``size`` black canvas (Fashion-MNIST's background)."""
-    h, w = images.shape[1:3]
-    top, left = (size - h) // 2, (size - w) // 2
-    out = np.zeros((len(images), size, size) + images.shape[3:], images.dtype)
-    out[:, top:top + h, left:left + w] = images
-    return out
 
 
 def load_images(data: dict, split: str = "train") -> np.ndarray:

@@ -10,7 +10,7 @@ from vcgan.engine.checkpoint import inference_state, weights_mismatch
 from vcgan.engine.inference import InferenceModel
 from vcgan.errors import CheckpointError, VcganError
 
-from ..data import write_image
+from ..data import center_crop, write_image
 from ..grid import save_array, save_grid
 from .family import build_networks, load_images, view_grids
 from .networks import StyleGenerator
@@ -119,11 +119,6 @@ class Sampler(InferenceModel):
 
 
 # ------------------------------------------------------------------- evaluation
-def center_crop(x: torch.Tensor, size: int) -> torch.Tensor:
-    top = (x.shape[-1] - size) // 2
-    return x[..., top:top + size, top:top + size]
-
-
 def evaluate_samplers(samplers: dict, out_dir, n: int = 5000, seed: int = 0, classifier=None,
                       resamples: int = 200) -> dict:
     """Fashion-MNIST generators scored on the classifier the image measures use: Frechet distance
