@@ -154,7 +154,8 @@ class CycleGANTranslator(Translator):
     def check_target(self, target):
         a, b = self.domains
         if target not in (a, b):
-            raise VcganError(f"give --target {b} (from {a}) or --target {a} (from {b})")
+            got = "" if target is None else f"no domain {target!r} in this model: "
+            raise VcganError(f"{got}give --target {b} (from {a}) or --target {a} (from {b})")
 
     def translate_batch(self, x, target):
         return self.nets["ab" if target == self.domains[1] else "ba"](x)

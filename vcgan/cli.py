@@ -155,7 +155,8 @@ def _classifier(a):
 
 
 def _convert(a):
-    from .models.voice_conversion.converter import Converter, check_chunking, parse_anchor, require_shift_count
+    from .models.voice_conversion.converter import (Converter, check_chunking, check_semitones, parse_anchor,
+                                                    require_shift_count)
 
     if bool(a.checkpoint) == bool(a.feats):
         raise VcganError("give either --checkpoint (trained model) or --feats (statistics transform baseline)")
@@ -173,6 +174,8 @@ def _convert(a):
     if a.shift_average is not None:
         require_shift_count(a.shift_average)  # before the checkpoint is loaded
     check_chunking(a.chunk_frames, a.chunk_overlap)
+    if a.pitch_shift:
+        check_semitones(a.pitch_shift)  # refused before the model is loaded
     anchor = parse_anchor(a.anchor) if a.anchor else None
     targets = [t for t in a.target.split(",") if t]
     if not targets or len(targets) != len(set(targets)):
@@ -187,6 +190,8 @@ def _convert(a):
                                calibrate_on=a.calibrate, anchor=anchor)
     else:
         conv = Converter.statistics_transform(a.feats)
+    if a.pitch_shift:
+        conv = conv.pitch_shifted(a.pitch_shift)
     several = len(targets) > 1
     outs = {t: Path(a.output) / f"{a.source}_to_{t}" if several else a.output for t in targets}
     written = conv.convert_paths_to(a.input, outs, a.source, a.chunk_frames, a.chunk_overlap, cache_dir=a.cache,
@@ -293,6 +298,51 @@ def _demo(a):
     run_demo(out_dir=a.out, minutes=a.minutes, corpus=a.corpus, source=a.source, target=a.target, overrides=a.overrides)
 
 
+def _model_source(s, required: bool, what: str = "trained checkpoint (.pt)") -> None:
+    """--checkpoint FILE or --model NAME (a shipped model), one of them."""
+    g = s.add_mutually_exclusive_group(required=required)
+    g.add_argument("--checkpoint", help=what)
+    g.add_argument("--model", metavar="NAME", help="a shipped model instead (`vcgan models` lists them)")
+
+
+def _models(a):
+    from . import pretrained
+
+    if a.json:
+        print(json.dumps({n: pretrained.manifest()[n] for n in pretrained.names()}, indent=1))
+        return
+    lines = pretrained.listing()
+    print("\n".join(lines) if lines else "no shipped models in this installation")
+    if lines and a.card:
+        print()
+    if a.card:
+        print(pretrained.card_markdown(a.card))
+
+
+def _export(a):
+    from .engine.checkpoint import export_inference
+    from .families import load
+
+    src, out = Path(a.checkpoint), Path(a.output)
+    if out.exists() and not a.force:
+        raise VcganError(f"{out} exists: choose another -o or pass --force")
+    if out.resolve() == src.resolve():
+        raise VcganError(f"-o {out} is the checkpoint itself: write the export elsewhere")
+    load(src)  # a checkpoint some family applies, or a clear error, before anything is written
+    export_inference(src, out, {"from": src.name})
+    info = load(out).describe()
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB, from {src.stat().st_size / 1e6:.2f} MB): "
+          f"{info['task']}, applied by {info['applied_by']}")
+
+
+def _ui(a):
+    from .ui import serve
+
+    if a.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"note: serving on {a.host}: anyone who can reach this machine can use the page", file=sys.stderr)
+    serve(host=a.host, port=a.port, checkpoints=a.checkpoint or (), max_seconds=a.max_seconds)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="vcgan", description="GAN-based voice conversion on WORLD features")
     sub = p.add_subparsers(dest="command", required=True)
@@ -317,14 +367,36 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("tasks", help="the model families and task names `vcgan train` knows")
     s.set_defaults(func=_tasks)
 
-    s = sub.add_parser("info", help="what a checkpoint is: task, what it maps, speakers or domains, steps, "
-                                     "precision, and the command that applies it")
-    s.add_argument("checkpoint")
+    s = sub.add_parser("info", help="what a checkpoint or a shipped model is: task, what it maps, speakers or "
+                                     "domains, steps, precision, and the command that applies it")
+    s.add_argument("checkpoint", help="a checkpoint file or the name of a shipped model (`vcgan models`)")
     s.add_argument("--json", action="store_true", help="print it as JSON")
     s.set_defaults(func=_info)
 
-    s = sub.add_parser("translate", help="translate an image or a folder with a trained image model")
+    s = sub.add_parser("models", help="the shipped models, one line each: name, task, what it maps, size, "
+                                       "held-out score (apply one with --model NAME)")
+    s.add_argument("--json", action="store_true", help="print the manifest as JSON")
+    s.add_argument("--card", metavar="NAME", help="also print that model's card")
+    s.set_defaults(func=_models)
+
+    s = sub.add_parser("export", help="an inference-only copy of a checkpoint (generators only: no discriminators, "
+                                       "optimizer or training state), a fraction of its size")
     s.add_argument("--checkpoint", required=True)
+    s.add_argument("-o", "--output", required=True, help="the .pt file to write")
+    s.add_argument("--force", action="store_true", help="replace an existing output file")
+    s.set_defaults(func=_export)
+
+    s = sub.add_parser("ui", help="a local web page: convert voices (upload or record), postfilter TTS output, "
+                                   "translate, sample and complete images, with the shipped models or yours "
+                                   "(pip install 'vcgan[ui]')")
+    s.add_argument("--port", type=int, default=7860)
+    s.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    s.add_argument("--checkpoint", action="append", help="also offer this checkpoint (repeat for several)")
+    s.add_argument("--max-seconds", type=float, default=60.0, help="longest upload the page converts (default 60 s)")
+    s.set_defaults(func=_ui)
+
+    s = sub.add_parser("translate", help="translate an image or a folder with a trained image model")
+    _model_source(s, required=True)
     s.add_argument("--target", help="target domain (CycleGAN: either domain name; StarGAN: any domain)")
     s.add_argument("--skip-bad", action="store_true", help="report and skip unreadable images instead of stopping")
     s.add_argument("input", help="image file or folder")
@@ -333,7 +405,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("sample", help="images from a trained generator (StyleGAN, DCGAN): N PNGs and a grid, the "
                                       "same for the same seed")
-    s.add_argument("--checkpoint", required=True)
+    _model_source(s, required=True)
     s.add_argument("-n", type=int, default=16, help="number of images (default 16)")
     s.add_argument("-o", "--output", required=True, help="output folder")
     s.add_argument("--seed", type=int, default=0, help="latents and noise come from this seed (default 0)")
@@ -345,7 +417,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("complete", help="fill the holes of images (white in --mask) with a trained completion "
                                         "network (GLCIC)")
-    s.add_argument("--checkpoint", required=True)
+    _model_source(s, required=True)
     s.add_argument("--mask", required=True, help="mask image: white (> 127) where to fill; resized to each image")
     s.add_argument("--blend", choices=("none", "poisson"), default="none",
                    help="poisson: blend the completion into its surroundings (Poisson image editing)")
@@ -382,7 +454,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=_classifier)
 
     s = sub.add_parser("convert", help="convert a wav file or a directory")
-    s.add_argument("--checkpoint", help="trained checkpoint (.pt)")
+    _model_source(s, required=False, what="trained checkpoint (.pt)")
     s.add_argument("--feats", help="feature directory: convert with the statistics transform only (baseline)")
     s.add_argument("--calibrate", metavar="FEATS", help="with --checkpoint: measure the output calibration again on "
                    "FEATS (the features the model was trained on; refused if their speaker statistics differ) "
@@ -396,6 +468,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--shift-average", type=int, default=None, metavar="N", help="with --checkpoint: average the "
                    "model's output over its input delayed by 0..N-1 frames (4: every alignment to the generators' "
                    "time stride; N times the generator's work); default: as its stored calibration was measured")
+    s.add_argument("--pitch-shift", type=float, default=0.0, metavar="SEMITONES", help="move the converted F0 by "
+                   "this many semitones (-24 to 24; 12: an octave up), after the conversion to the target's range")
     s.add_argument("--source", required=True)
     s.add_argument("--target", required=True, help="target speaker; several, comma-separated (a,b): "
                    "OUTPUT/<source>_to_<target>/ for each, every input analysed once")
@@ -410,7 +484,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=_convert)
 
     s = sub.add_parser("postfilter", help="postfilter synthetic speech (a file or a directory) with a GAN postfilter")
-    s.add_argument("--checkpoint", help="a trained postfilter: a GAN postfilter (mcep, stft) or a WaveCycleGAN(2)")
+    _model_source(s, required=False, what="a trained postfilter: a GAN postfilter (mcep, stft) or a WaveCycleGAN(2)")
     s.add_argument("--gv-scaling", metavar="FEATS_DIR", help="instead: the GV-scaling baseline, with the global "
                                                            "variance of the natural training speech prepared there")
     s.add_argument("--natural", default="natural", help="--gv-scaling: name of the natural side in FEATS_DIR")
@@ -498,6 +572,10 @@ def main(argv=None) -> int:
     warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
     args = build_parser().parse_args(argv)
     try:
+        if getattr(args, "model", None):
+            from . import pretrained
+
+            args.checkpoint = str(pretrained.path(args.model))
         args.func(args)
     except VcganError as exc:
         print(f"vcgan {args.command}: error: {exc}", file=sys.stderr)

@@ -14,10 +14,12 @@ def register_all() -> None:
 
 
 def load(path, command: str | tuple[str, ...] | None = None, used_by: str | None = None, **options):
-    """The inference object of a checkpoint (:class:`~vcgan.engine.inference.InferenceModel`):
+    """The inference object of a checkpoint file or of a shipped model named ``path``
+    (:class:`~vcgan.engine.inference.InferenceModel`):
     ``describe()``, ``apply(...)``, ``apply_paths(...)``. With ``command`` ("convert",
     "postfilter", "translate"), a checkpoint that another command applies is refused."""
     from .engine.inference import load_inference
+    from .pretrained import resolve
 
     register_all()
-    return load_inference(path, command, used_by, **options)
+    return load_inference(resolve(path), command, used_by, **options)

@@ -77,3 +77,19 @@ def weights_mismatch(path, family, err: RuntimeError) -> CheckpointError:
     return CheckpointError(f"{path}: its {family} weights do not fit the networks this version builds "
                            f"({detail[:200]}); it was written by another version of the model: train it again")
 
+
+
+# what an exported model keeps: enough to describe and apply it, nothing to resume training
+EXPORT_KEYS = ("format", "step", "elapsed", "config", "meta", "runtime", "calibration")
+
+
+def export_inference(src, dst, exported: dict | None = None) -> Path:
+    """Write the inference-only copy of checkpoint ``src`` to ``dst``: the generators' weights
+    (their moving average where the run kept one), no discriminators, optimizer, RNG or data
+    state, so that it is a fraction of the size; ``exported`` (e.g. where it came from) is
+    stored under that key. The copy is refused by ``vcgan train --resume``."""
+    state = load_checkpoint(src)
+    weights = {k: v for k, v in inference_state(state).items() if not k.startswith("discriminators.")}
+    out = {k: state[k] for k in EXPORT_KEYS if k in state}
+    out.update(model=weights, ema=None, inference_only=True, exported=dict(exported or {}))
+    return save_checkpoint(out, dst)

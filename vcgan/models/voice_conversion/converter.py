@@ -3,6 +3,7 @@
 transform) to files, optionally averaged over frame shifts and calibrated."""
 from __future__ import annotations
 
+import dataclasses
 import functools
 from pathlib import Path
 
@@ -87,8 +88,24 @@ class Converter:
     def speakers(self) -> list[str]:
         return sorted(self.stats)
 
+    semitones = 0.0  # pitch shift of the converted F0 (:meth:`pitch_shifted`)
+
     def speaker_stats(self, speaker: str) -> SpeakerStats:
         return SpeakerStats.from_dict(self.stats[speaker])
+
+    def target_stats(self, speaker: str) -> SpeakerStats:
+        """A target's statistics as the conversion uses them: its log-F0 mean moved by the pitch shift."""
+        stats = self.speaker_stats(speaker)
+        if self.semitones:
+            stats = dataclasses.replace(stats, log_f0_mean=stats.log_f0_mean + self.semitones * np.log(2.0) / 12.0)
+        return stats
+
+    def pitch_shifted(self, semitones: float) -> "Converter":
+        """This converter with the converted F0 moved by ``semitones`` (12: an octave up): the
+        target's log-F0 mean shifted, its spread kept. Apply last (after calibration)."""
+        conv = Converter(self.features, self.stats, self._mapping_for, self.name)
+        conv.semitones = check_semitones(semitones)
+        return conv
 
     @classmethod
     def statistics_transform(cls, feats_dir) -> "Converter":
@@ -212,13 +229,13 @@ class Converter:
         if chunk_frames and len(x) > LONG_INPUT_SECONDS * self.features.sample_rate:
             return self._in_pieces(x, source, [target], chunk_frames, chunk_overlap)[0]
         return convert_waveform(
-            x, self.features, self.speaker_stats(source), self.speaker_stats(target),
+            x, self.features, self.speaker_stats(source), self.target_stats(target),
             self._mapping_for(source, target), chunk_frames=chunk_frames, chunk_overlap=chunk_overlap,
         )
 
     def _in_pieces(self, x, source: str, targets, chunk_frames, chunk_overlap) -> list:
         """A long input converted to each of ``targets``, each piece analysed once for all of them."""
-        conversions = [(self.speaker_stats(t), self._mapping_for(source, t)) for t in targets]
+        conversions = [(self.target_stats(t), self._mapping_for(source, t)) for t in targets]
         return convert_in_pieces(x, self.features, self.speaker_stats(source), conversions,
                                  chunk_frames=chunk_frames, chunk_overlap=chunk_overlap)
 
@@ -256,7 +273,7 @@ class Converter:
                 return
             feats = analyze_file_cached(files[i], self.features, cache_dir)
             for t, (_, targets) in plans.items():
-                y = convert_analysed(feats, self.features, src, self.speaker_stats(t),
+                y = convert_analysed(feats, self.features, src, self.target_stats(t),
                                      self._mapping_for(source, t), chunk_frames=chunk_frames, chunk_overlap=chunk_overlap)
                 save_audio(targets[i], y, self.features.sample_rate)
                 written[t].append(targets[i])
@@ -277,6 +294,17 @@ def audio_seconds(path) -> float:
     except Exception:
         return 0.0
     return info.frames / info.samplerate if info.samplerate else 0.0
+
+
+def check_semitones(semitones) -> float:
+    """A pitch shift in semitones if it is usable (-24 to 24), else a clear error."""
+    try:
+        semitones = float(semitones)
+    except (TypeError, ValueError):
+        raise VcganError(f"pitch shift: give a number of semitones, got {semitones!r}") from None
+    if not np.isfinite(semitones) or abs(semitones) > 24:
+        raise VcganError(f"pitch shift: give -24 to 24 semitones, got {semitones}")
+    return semitones
 
 
 def check_chunking(chunk_frames, overlap: int):

@@ -1,0 +1,112 @@
+"""Add a trained checkpoint to the shipped models: its inference-only export, a model card
+(Markdown and JSON), its SHA-256 and size in the manifest, and the summary of its output on a
+fixture that the tests compare against. Run from the project's checkout::
+
+    python -m vcgan.pretrained.build --name stargan-vc2-kal-ked-slt \\
+        --checkpoint recipes/stargan_vc2/exp/ship/train/checkpoints/latest.pt \\
+        --spec recipes/pretrained/specs/stargan-vc2-kal-ked-slt.json --scores exp/.../eval/comparison.md
+
+The spec (JSON) holds what the checkpoint cannot know: the recipe command, the data and
+its license, intended use, the one-line summary and score, and the fixture check.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from ..engine.checkpoint import export_inference, load_checkpoint
+from . import HERE, MANIFEST, sha256
+from .check import summarise
+
+SPEC_KEYS = {"recipe", "config", "data", "data_license", "intended_use", "not_for", "summary", "score", "check"}
+FIXTURES = Path(__file__).resolve().parents[2] / "tests" / "data"
+
+
+def _commit() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                             cwd=Path(__file__).parent, check=True)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
+                               text=True, cwd=Path(__file__).parent).stdout.strip()
+        return out.stdout.strip() + ("+local changes" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def card_markdown(name: str, card: dict) -> str:
+    t = card["training"]
+    lines = [
+        f"# {name}", "", card["summary"], "",
+        f"- **Task**: {card['task']} (applied by `{card['command']}`)",
+        f"- **Use**: `{card['command']} --model {name} ...`, or `vcgan.load(\"{name}\")` in Python",
+        f"- **Size**: {card['bytes'] / 1e6:.2f} MB (inference only: generators, no discriminators or optimizer state)",
+        f"- **Recipe**: `{card['recipe']}` (config `{card['config']}`)",
+        f"- **Trained**: {t['steps']} steps, {t['minutes']} minutes, {t['precision']} on {t['hardware']}, "
+        f"{t['threads']} thread(s); code at commit {t['commit']}",
+        f"- **Data**: {card['data']}",
+        f"- **Data license**: {card['data_license']}",
+        f"- **Intended use**: {card['intended_use']}",
+        f"- **Not for**: {card['not_for']}",
+        "", "## Held-out scores", "", card["scores_markdown"].strip(), "",
+    ]
+    return "\n".join(lines)
+
+
+def build(name: str, checkpoint, spec: dict, scores_md: str) -> dict:
+    missing = SPEC_KEYS - set(spec)
+    if missing:
+        raise SystemExit(f"spec lacks {sorted(missing)}")
+    from ..families import load
+
+    source = load_checkpoint(checkpoint)
+    out = HERE / f"{name}.pt"
+    export_inference(checkpoint, out, {"name": name})
+    model = load(out)
+    info = model.describe()
+    runtime = source.get("runtime") or {}
+    card = {
+        "name": name, "task": info["task"], "command": info["applied_by"], "summary": spec["summary"],
+        "score": spec["score"], "bytes": out.stat().st_size, "sha256": sha256(out),
+        "recipe": spec["recipe"], "config": spec["config"], "data": spec["data"],
+        "data_license": spec["data_license"], "intended_use": spec["intended_use"], "not_for": spec["not_for"],
+        "details": {k: v for k, v in info.items() if k not in ("checkpoint", "task", "purpose", "applied_by")},
+        "training": {"steps": source.get("step"), "minutes": round(float(source.get("elapsed") or 0) / 60, 1),
+                     "precision": runtime.get("precision"), "hardware": runtime.get("hardware"),
+                     "threads": runtime.get("threads"), "torch": runtime.get("torch"), "commit": _commit()},
+        "scores_markdown": scores_md,
+    }
+    (HERE / f"{name}.json").write_text(json.dumps(card, indent=1) + "\n")
+    (HERE / f"{name}.md").write_text(card_markdown(name, card))
+    check = dict(spec["check"])
+    check["expected"] = summarise(model, check, FIXTURES)
+    manifest = json.loads(MANIFEST.read_text()) if MANIFEST.is_file() else {"models": {}}
+    manifest["models"][name] = {
+        "file": out.name, "card": f"{name}.json", "sha256": card["sha256"], "bytes": card["bytes"],
+        "task": card["task"], "command": card["command"], "summary": spec["summary"], "score": spec["score"],
+        "check": check,
+    }
+    manifest["models"] = dict(sorted(manifest["models"].items()))
+    MANIFEST.write_text(json.dumps(manifest, indent=1) + "\n")
+    return manifest["models"][name]
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m vcgan.pretrained.build", description=__doc__.splitlines()[0])
+    p.add_argument("--name", required=True)
+    p.add_argument("--checkpoint", required=True, help="the recipe's trained checkpoint (latest.pt)")
+    p.add_argument("--spec", required=True, help="JSON: recipe, config, data, data_license, intended_use, "
+                                                 "not_for, summary, score, check")
+    p.add_argument("--scores", required=True, nargs="+", help="Markdown file(s) of the recipe's held-out scores")
+    a = p.parse_args(argv)
+    spec = json.loads(Path(a.spec).read_text())
+    scores = "\n\n".join(Path(f).read_text().strip() for f in a.scores)
+    entry = build(a.name, a.checkpoint, spec, scores)
+    print(json.dumps(entry, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

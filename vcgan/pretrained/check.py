@@ -1,0 +1,72 @@
+"""A shipped model applied to a fixture, summarised in a few numbers: recorded in the manifest
+when the model is built, and compared with the same summary at test time (the weights, the
+code that applies them and the fixture must all still agree)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+
+def _audio_summary(y: np.ndarray) -> dict:
+    y = np.asarray(y, np.float64)
+    parts = np.array_split(y, 8)
+    return {"samples": int(len(y)), "rms": float(np.sqrt(np.mean(y ** 2))),
+            "rms_per_eighth": [float(np.sqrt(np.mean(p ** 2))) for p in parts]}
+
+
+def _image_summary(y) -> dict:
+    y = np.asarray(y.detach().cpu().float() if hasattr(y, "detach") else y, np.float64)
+    return {"shape": list(y.shape), "mean": float(y.mean()), "std": float(y.std()),
+            "mean_per_image": [float(v) for v in y.reshape(len(y), -1).mean(1)]}
+
+
+def fashion_mnist_images(root: Path, classes, per_class: int = 2, edges: bool = False):
+    """The first ``per_class`` test images of each Fashion-MNIST class index in ``classes``
+    (or their Canny edge maps) as the translators' input: (n, 1, 28, 28) in [-1, 1]."""
+    import torch
+
+    from image_gans.data import read_idx
+
+    x = read_idx(Path(root) / "t10k-images-idx3-ubyte.gz")
+    y = read_idx(Path(root) / "t10k-labels-idx1-ubyte.gz")
+    x = x[[i for c in classes for i in np.flatnonzero(y == c)[:per_class]]]
+    if edges:
+        from image_gans.pix2pix import edge_map
+
+        x = np.stack([edge_map(im) for im in x])
+    return torch.from_numpy(x.astype(np.float32) / 127.5 - 1.0)[:, None]
+
+
+def summarise(model, check: dict, fixtures: Path) -> dict:
+    """Apply ``model`` as ``check`` says to the fixture it names (under ``fixtures``, the
+    project's tests/data) and summarise the output."""
+    from ..features.audio import load_audio
+
+    fixtures = Path(fixtures)
+    kind = check["kind"]
+    if kind == "convert":
+        x = load_audio(fixtures / check["input"], model.features.sample_rate)
+        return _audio_summary(model.apply(x, check["source"], check["target"]))
+    if kind == "postfilter":
+        return _audio_summary(model.apply(fixtures / check["input"]))
+    if kind == "translate":
+        x = fashion_mnist_images(fixtures / check["input"], check["classes"], edges=check.get("edges", False))
+        return _image_summary(model.apply(x, check.get("target")))
+    raise ValueError(f"unknown check kind {kind!r}")
+
+
+def compare(got: dict, want: dict, rtol: float = 2e-3, atol: float = 1e-4) -> list[str]:
+    """The entries of ``got`` that differ from ``want`` (empty: they agree)."""
+    bad = []
+    for k, w in want.items():
+        g = got.get(k)
+        if isinstance(w, (list, tuple)):
+            ok = g is not None and len(g) == len(w) and np.allclose(g, w, rtol=rtol, atol=atol)
+        elif isinstance(w, float):
+            ok = g is not None and np.isclose(g, w, rtol=rtol, atol=atol)
+        else:
+            ok = g == w
+        if not ok:
+            bad.append(f"{k}: got {g}, recorded {w}")
+    return bad
