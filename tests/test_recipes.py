@@ -153,6 +153,26 @@ def test_stylegan_recipe_all_stages_with_the_dcgan_in_the_table(tmp_path):
     assert list(report["systems"]) == ["t", "dcgan", "t (untrained)", "real vs real (floor)"] and report["samples"] == 40
 
 
+def test_glcic_recipe_all_stages_scores_glcic_beside_its_phase_1_and_the_classical_fills(tmp_path):
+    subset = ROOT / "tests" / "data" / "fashion-mnist"
+    script = _recipe_copy(tmp_path, "glcic")
+    proc = _run(script, "--data", "fashion_mnist", "--root", str(subset), "--classifier", str(tmp_path / "cls.pt"),
+                "--tag", "t", "--", "model.width=8", "model.d_width=8", "model.d_max_width=16", "model.d_fc=16",
+                "data.batch_size=4", "train.steps=6", "train.progress=false", "train.sample_every=0",
+                "train.optim.g.every=[[0, 1], [2, 0], [4, 1]]", "train.optim.d.every=[[0, 0], [2, 1]]",
+                "loss.alpha=[[0, 0.0], [4, 0.0004]]")
+    assert "stage 4" in proc.stdout
+    exp = script.parent / "exp" / "t"
+    ends = sorted(p.name for p in (exp / "train" / "checkpoints").glob("phase_end_*.pt"))
+    assert ends == ["phase_end_00000002.pt", "phase_end_00000004.pt"]  # after phase 1 (scored) and phase 2
+    for m in ("rectangle", "free_form", "border"):
+        assert len(list((exp / "completions" / m).glob("*.png"))) == 4
+    report = json.loads((exp / "eval_test" / "scores.json").read_text())
+    assert {"model", "model + Poisson blending", "phase 1 (MSE only)", "mean fill", "telea", "biharmonic",
+            "untrained network"} <= set(report["systems"])
+    assert (exp / "eval_test" / "grid.png").is_file()
+
+
 def test_wavecyclegan_recipe_trains_filters_and_evaluates_on_given_unpaired_data(tmp_path, demo_corpus):
     """Stages 1-4 on ROOT/{synthetic,natural}/{train,test} (stage 0 makes festival data from text)."""
     root = make_unpaired_root(tmp_path / "unpaired", 3, 1, demo_corpus)

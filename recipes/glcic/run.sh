@@ -86,7 +86,7 @@ masks = {"rectangle": rectangle_mask((s, s), s // 4, s // 3, s // 2, s // 3),
          "border": rectangle_mask((s, s), s - s // 3, 0, s // 3, s // 2)}
 for i in range(4):
     src = out / f"image{i}.png"
-    write_image(src, to_tensor(images[i * 37]))
+    write_image(src, to_tensor(images[(i * 37) % len(images)]))  # the same images as before on large sets
     for name, m in masks.items():
         Image.fromarray((m * 255).astype(np.uint8)).save(out / f"mask_{name}.png")
 print(f"inputs and masks in {out}")

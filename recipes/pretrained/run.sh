@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# The shipped models: each trained by its own recipe exactly as that recipe documents it (one
+# training thread, the CPU configuration), then exported, carded and entered in the manifest
+# (vcgan/pretrained/: weights, NAME.md + NAME.json cards, manifest.json with SHA-256 and the
+# output on a fixture that tests/test_pretrained.py compares).
+#
+# Stages: 1 train + evaluate (the recipes' own stages) -> 2 build the shipped files
+#
+#   ./run.sh                                      # every model (about 4 hours of one core; two run at once)
+#   ./run.sh --models "stargan-vc2-kal-ked-slt"   # only these
+#   ./run.sh --stage 2                            # rebuild the shipped files from finished runs
+set -euo pipefail
+{
+. "$(cd "$(dirname "$0")" && pwd)/../common/recipe.sh"
+
+stage=1
+stop_stage=2
+models="stargan-vc2-kal-ked-slt cyclegan-vc2-kal-slt postfilter-mcep-kal cyclegan-sneaker-boot stargan-fashion-tops pix2pix-edges-fashion"
+parse_options "$0" "$@"
+cd "$(dirname "$0")/.."   # recipes/
+
+# name -> "recipe folder|run.sh options|experiment folder|held-out score files (Markdown)"
+declare -A run=(
+  [stargan-vc2-kal-ked-slt]="stargan_vc2|--tag ship_kal_ked_slt|exp/ship_kal_ked_slt|eval/comparison.md"
+  [cyclegan-vc2-kal-slt]="cyclegan_vc2|--tag ship|exp/ship|eval/summary.md"
+  [postfilter-mcep-kal]="gan_postfilter|--tag ship_mcep --jobs 1 --threads 1|exp/ship_mcep|eval/test/postfilter.md"
+  [cyclegan-sneaker-boot]="image_cyclegan|--tag ship|exp/ship|eval/scores.md"
+  [stargan-fashion-tops]="image_stargan|--tag ship|exp/ship|eval/scores.md"
+  [pix2pix-edges-fashion]="pix2pix|--tag ship|exp/ship|eval/scores.md"
+)
+
+for name in $models; do
+  [ -n "${run[$name]+x}" ] || { echo "run.sh: no shipped model named $name (${!run[*]})" >&2; exit 2; }
+  IFS='|' read -r recipe opts exp scores <<< "${run[$name]}"
+  if stage_on 1; then
+    echo "== $name: recipes/$recipe/run.sh $opts -- train.num_threads=1"
+    # shellcheck disable=SC2086
+    "$recipe/run.sh" $opts -- train.num_threads=1
+  fi
+  if stage_on 2; then
+    echo "== $name: export, card, manifest"
+    files=()
+    for f in $scores; do files+=("$recipe/$exp/$f"); done
+    python -m vcgan.pretrained.build --name "$name" --checkpoint "$recipe/$exp/train/checkpoints/latest.pt" \
+      --spec pretrained/specs/$name.json --scores "${files[@]}"
+  fi
+done
+exit
+}
