@@ -261,7 +261,9 @@ def _browser():
     opts.binary_location = chromium
     for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage", "--window-size=1200,1100", "--autoplay-policy=no-user-gesture-required"):
+                 "--disable-dev-shm-usage", "--window-size=1200,1100", "--autoplay-policy=no-user-gesture-required",
+                 # a microphone that plays a test tone, granted without asking
+                 "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"):
         opts.add_argument(flag)
     return webdriver.Chrome(service=Service(driver), options=opts)
 
@@ -320,6 +322,18 @@ def test_in_a_headless_browser_upload_convert_and_play(checkpoints, tmp_path):
                    b.execute_script("return document.getElementById('vc-after').readyState >= 1"))
         browser.save_screenshot(str(shots / "ui_voice_conversion.png"))
         assert (shots / "ui_voice_conversion.png").stat().st_size > 10000
+        # record from the (fake) microphone, then convert the recording
+        first = browser.execute_script("return document.getElementById('vc-after').src")
+        browser.find_element(By.ID, "vc-record").click()
+        wait.until(lambda b: b.find_element(By.ID, "vc-record-status").text == "recording...")
+        time.sleep(2.0)
+        browser.find_element(By.ID, "vc-record").click()
+        wait.until(lambda b: b.find_element(By.ID, "vc-record-status").text.startswith("recorded"))
+        browser.find_element(By.ID, "vc-go").click()
+        wait.until(lambda b: b.execute_script("const a = document.getElementById('vc-after');"
+                                              f"return a.src !== '{first}' && a.readyState >= 1;"))
+        assert "recording_kal_to_slt.wav" in browser.execute_script("return document.getElementById('vc-after').src")
+        assert browser.execute_script("return document.getElementById('vc-after').duration") > 1.0
     finally:
         browser.quit()
         server.should_exit = True
