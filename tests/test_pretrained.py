@@ -56,17 +56,24 @@ def test_an_export_applies_exactly_as_its_checkpoint_at_a_fraction_of_the_size(t
         da, db = a.describe(), b.describe()
         da.pop("checkpoint"), db.pop("checkpoint")
         assert da == db
+        assert run(["export", "--half", "--checkpoint", ckpt, "-o", tmp_path / f"{kind}_half.pt"]) == 0
+        c = vcgan.load(tmp_path / f"{kind}_half.pt")
+        assert (tmp_path / f"{kind}_half.pt").stat().st_size < 0.8 * out.stat().st_size  # metadata stays
         if kind == "vc":
             x, _ = sf.read(wav)
             x = x.astype(np.float64)
             np.testing.assert_array_equal(a.apply(x, "kal", "slt"), b.apply(x, "kal", "slt"))
+            ya, yc = a.apply(x, "kal", "slt"), c.apply(x, "kal", "slt")
+            assert 10 * np.log10(np.sum(ya ** 2) / np.sum((ya - yc) ** 2)) > 30  # float16 storage: close
         elif kind == "img":
             x = torch.rand(3, 1, 28, 28) * 2 - 1
             assert torch.equal(a.apply(x, "ankle-boot"), b.apply(x, "ankle-boot"))
+            assert (a.apply(x, "ankle-boot") - c.apply(x, "ankle-boot")).abs().max() < 0.02
         else:
             x, mask = torch.rand(2, 1, 32, 32) * 2 - 1, torch.zeros(2, 1, 32, 32)
             mask[:, :, 8:20, 4:16] = 1
             assert torch.equal(a.apply(x, mask), b.apply(x, mask))
+            assert (a.apply(x, mask) - c.apply(x, mask)).abs().max() < 0.02
 
 
 def test_export_refuses_to_overwrite_or_to_read_what_is_not_a_checkpoint(trained, tmp_path, capsys):

@@ -83,13 +83,18 @@ def weights_mismatch(path, family, err: RuntimeError) -> CheckpointError:
 EXPORT_KEYS = ("format", "step", "elapsed", "config", "meta", "runtime", "calibration")
 
 
-def export_inference(src, dst, exported: dict | None = None) -> Path:
+def export_inference(src, dst, exported: dict | None = None, half: bool = False) -> Path:
     """Write the inference-only copy of checkpoint ``src`` to ``dst``: the generators' weights
     (their moving average where the run kept one), no discriminators, optimizer, RNG or data
-    state, so that it is a fraction of the size; ``exported`` (e.g. where it came from) is
-    stored under that key. The copy is refused by ``vcgan train --resume``."""
+    state, so that it is a fraction of the size; ``half``: floating-point weights stored as
+    float16 (half the size again; loading casts them back to the networks' float32).
+    ``exported`` (e.g. where it came from) is stored under that key. The copy is refused by
+    ``vcgan train --resume``."""
     state = load_checkpoint(src)
     weights = {k: v for k, v in inference_state(state).items() if not k.startswith("discriminators.")}
+    if half:
+        weights = {k: v.half() if torch.is_tensor(v) and v.is_floating_point() else v for k, v in weights.items()}
     out = {k: state[k] for k in EXPORT_KEYS if k in state}
-    out.update(model=weights, ema=None, inference_only=True, exported=dict(exported or {}))
+    out.update(model=weights, ema=None, inference_only=True,
+               exported={**(exported or {}), "weights": "float16" if half else "as trained"})
     return save_checkpoint(out, dst)

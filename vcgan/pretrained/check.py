@@ -16,7 +16,7 @@ def _audio_summary(y: np.ndarray) -> dict:
 
 
 def _image_summary(y) -> dict:
-    y = np.asarray(y.detach().cpu().float() if hasattr(y, "detach") else y, np.float64)
+    y = np.asarray(y, np.float64)
     return {"shape": list(y.shape), "mean": float(y.mean()), "std": float(y.std()),
             "mean_per_image": [float(v) for v in y.reshape(len(y), -1).mean(1)]}
 
@@ -38,22 +38,35 @@ def fashion_mnist_images(root: Path, classes, per_class: int = 2, edges: bool = 
     return torch.from_numpy(x.astype(np.float32) / 127.5 - 1.0)[:, None]
 
 
-def summarise(model, check: dict, fixtures: Path) -> dict:
-    """Apply ``model`` as ``check`` says to the fixture it names (under ``fixtures``, the
-    project's tests/data) and summarise the output."""
+def output(model, check: dict, fixtures: Path) -> np.ndarray:
+    """``model`` applied as ``check`` says to the fixture it names (under ``fixtures``, the
+    project's tests/data): a waveform, or a batch of images in [-1, 1]."""
     from ..features.audio import load_audio
 
     fixtures = Path(fixtures)
     kind = check["kind"]
     if kind == "convert":
         x = load_audio(fixtures / check["input"], model.features.sample_rate)
-        return _audio_summary(model.apply(x, check["source"], check["target"]))
+        return np.asarray(model.apply(x, check["source"], check["target"]), np.float64)
     if kind == "postfilter":
-        return _audio_summary(model.apply(fixtures / check["input"]))
+        return np.asarray(model.apply(fixtures / check["input"]), np.float64)
     if kind == "translate":
         x = fashion_mnist_images(fixtures / check["input"], check["classes"], edges=check.get("edges", False))
-        return _image_summary(model.apply(x, check.get("target")))
+        return model.apply(x, check.get("target")).detach().cpu().double().numpy()
     raise ValueError(f"unknown check kind {kind!r}")
+
+
+def summarise(model, check: dict, fixtures: Path) -> dict:
+    """:func:`output` summarised in a few numbers."""
+    y = output(model, check, fixtures)
+    return _audio_summary(y) if check["kind"] in ("convert", "postfilter") else _image_summary(y)
+
+
+def snr_db(reference: np.ndarray, other: np.ndarray) -> float:
+    """How close ``other`` is to ``reference``: signal-to-difference ratio in dB."""
+    n = min(len(reference), len(other))
+    a, b = np.asarray(reference[:n], np.float64), np.asarray(other[:n], np.float64)
+    return float(10 * np.log10(np.sum(a ** 2) / max(np.sum((a - b) ** 2), 1e-300)))
 
 
 def compare(got: dict, want: dict, rtol: float = 2e-3, atol: float = 1e-4) -> list[str]:
