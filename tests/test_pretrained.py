@@ -163,7 +163,8 @@ def test_models_lists_each_shipped_model_and_unknown_names_are_named(capsys):
         assert line.startswith(name) and e["task"] in line and e["score"] in line and " MB" in line
     assert run(["models", "--card", SHIPPED[0]]) == 0
     assert "## Held-out scores" in capsys.readouterr().out
-    with pytest.raises(VcganError, match="no shipped model named 'nope'; the shipped models are: "):
+    with pytest.raises(CheckpointError, match=r"no shipped model named 'nope' \(and no file of that name\); "
+                                              "the shipped models are: "):
         vcgan.load("nope")
     assert run(["translate", "--model", "nope", str(FMNIST), "-o", "x"]) == 2
     assert "no shipped model named 'nope'" in capsys.readouterr().err

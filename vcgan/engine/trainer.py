@@ -1,6 +1,7 @@
 """The Trainer: everything about optimisation that is not the model."""
 from __future__ import annotations
 
+import functools
 import math
 import os
 import shutil
@@ -96,6 +97,25 @@ def _changed(theirs, mine) -> str:
         keys = sorted(k for k in set(theirs) | set(mine) if theirs.get(k) != mine.get(k))
         return ", ".join(f"{k}={theirs.get(k)!r} (config {mine.get(k)!r})" for k in keys)
     return f"{theirs!r} (config {mine!r})"
+
+
+@functools.lru_cache(maxsize=1)
+def code_version() -> str:
+    """The commit of the checkout this code runs from (``+local changes`` where files differ from
+    it), or the installed version outside a checkout: recorded with every checkpoint."""
+    import subprocess
+
+    from .. import __version__
+
+    here = Path(__file__).resolve().parent
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=here, capture_output=True, text=True,
+                              timeout=5, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here,
+                               capture_output=True, text=True, timeout=5).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return f"vcgan {__version__}"
+    return f"{head}{' +local changes' if dirty else ''}" if head else f"vcgan {__version__}"
 
 
 class Trainer:
@@ -202,7 +222,7 @@ class Trainer:
         """How this run computes: device, precision as resolved, hardware."""
         return {"device": str(self.device), "precision": self.precision, "precision_requested": self.cfg["precision"],
                 "hardware": self.hardware, "torch": str(torch.__version__), "threads": torch.get_num_threads(),
-                "world_size": self.world}
+                "world_size": self.world, "code": code_version()}
 
     # ----------------------------------------------------------------- state
     @property

@@ -83,11 +83,18 @@ def card_markdown(name: str) -> str:
 
 
 def resolve(name_or_path) -> Path:
-    """A checkpoint path as given, or the file of the shipped model of that name."""
+    """A checkpoint path as given, or the file of the shipped model of that name; a bare name
+    (no folder, no suffix) that is neither is an error listing the shipped models."""
     p = Path(name_or_path)
-    if p.exists() or not isinstance(name_or_path, str) or name_or_path not in manifest():
+    if p.exists() or not isinstance(name_or_path, str):
         return p
-    return path(name_or_path)
+    if name_or_path in manifest():
+        return path(name_or_path)
+    if p.suffix or len(p.parts) > 1:
+        return p  # a file path: the loader says it is not there
+    known = ", ".join(names()) or "none"
+    raise CheckpointError(f"no shipped model named {name_or_path!r} (and no file of that name); the shipped models "
+                          f"are: {known} (`vcgan models`)")
 
 
 def listing() -> list[str]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -23,17 +22,6 @@ from .check import output, snr_db, summarise
 
 SPEC_KEYS = {"recipe", "config", "data", "data_license", "intended_use", "not_for", "summary", "score", "check"}
 FIXTURES = Path(__file__).resolve().parents[2] / "tests" / "data"
-
-
-def _commit() -> str:
-    try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                             cwd=Path(__file__).parent, check=True)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
-                               text=True, cwd=Path(__file__).parent).stdout.strip()
-        return out.stdout.strip() + ("+local changes" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def card_markdown(name: str, card: dict) -> str:
@@ -47,7 +35,7 @@ def card_markdown(name: str, card: dict) -> str:
         "above its difference from the trained checkpoint's)",
         f"- **Recipe**: `{card['recipe']}` (config `{card['config']}`)",
         f"- **Trained**: {t['steps']} steps, {t['minutes']} minutes, {t['precision']} on {t['hardware']}, "
-        f"{t['threads']} thread(s); code at commit {t['commit']}",
+        f"{t['threads']} thread(s); code: {t['commit']}",
         f"- **Data**: {card['data']}",
         f"- **Data license**: {card['data_license']}",
         f"- **Intended use**: {card['intended_use']}",
@@ -57,7 +45,24 @@ def card_markdown(name: str, card: dict) -> str:
     return "\n".join(lines)
 
 
-def build(name: str, checkpoint, spec: dict, scores_md: str) -> dict:
+def score_line(report_md) -> str:
+    """The one-line held-out score of ``vcgan models``, from the JSON beside a recipe's report."""
+    from ..report import interval_text
+
+    js = Path(report_md).with_suffix(".json")
+    r = json.loads(js.read_text())
+    if {"baseline", "average", "intervals", "rows"} <= set(r):  # voice conversion: evaluate-compare
+        base = r["baseline"]
+        system = "model_calibrated" if "model_calibrated" in r["average"] else \
+            next(s for s in r["systems"] if s not in (base, "no_conversion"))
+        diffs = [row[system] - row[base] for row in r["rows"].values()]
+        ci = r["intervals"][system].get("average") or next(iter(r["intervals"][system].values()))
+        return (f"MCD {r['average'][system]:.2f} dB, {interval_text(ci)} vs the statistics transform; "
+                f"{sum(d <= -1.0 for d in diffs)}/{len(diffs)} directions >= 1 dB under it")
+    raise SystemExit(f"{js}: no score line for this kind of report")
+
+
+def build(name: str, checkpoint, spec: dict, scores_md: str, trained_commit: str | None = None) -> dict:
     missing = SPEC_KEYS - set(spec)
     if missing:
         raise SystemExit(f"spec lacks {sorted(missing)}")
@@ -79,7 +84,8 @@ def build(name: str, checkpoint, spec: dict, scores_md: str) -> dict:
         "details": {k: v for k, v in info.items() if k not in ("checkpoint", "task", "purpose", "applied_by")},
         "training": {"steps": source.get("step"), "minutes": round(float(source.get("elapsed") or 0) / 60, 1),
                      "precision": runtime.get("precision"), "hardware": runtime.get("hardware"),
-                     "threads": runtime.get("threads"), "torch": runtime.get("torch"), "commit": _commit()},
+                     "threads": runtime.get("threads"), "torch": runtime.get("torch"),
+                     "commit": trained_commit or runtime.get("code") or "not recorded"},
         "storage": {"weights": "float16", "snr_db_against_the_trained_checkpoint": round(agreement, 1),
                     "fixture": check["input"]},
         "scores_markdown": scores_md,
@@ -105,10 +111,13 @@ def main(argv=None) -> int:
     p.add_argument("--spec", required=True, help="JSON: recipe, config, data, data_license, intended_use, "
                                                  "not_for, summary, score, check")
     p.add_argument("--scores", required=True, nargs="+", help="Markdown file(s) of the recipe's held-out scores")
+    p.add_argument("--trained-commit", help="the commit the run trained with, for checkpoints that do not record it")
     a = p.parse_args(argv)
     spec = json.loads(Path(a.spec).read_text())
     scores = "\n\n".join(Path(f).read_text().strip() for f in a.scores)
-    entry = build(a.name, a.checkpoint, spec, scores)
+    if not spec.get("score"):
+        spec = {**spec, "score": score_line(a.scores[0])}
+    entry = build(a.name, a.checkpoint, spec, scores, a.trained_commit)
     print(json.dumps(entry, indent=1))
     return 0
 
