@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -59,6 +60,13 @@ def score_line(report_md) -> str:
         ci = r["intervals"][system].get("average") or next(iter(r["intervals"][system].values()))
         return (f"MCD {r['average'][system]:.2f} dB, {interval_text(ci)} vs the statistics transform; "
                 f"{sum(d <= -1.0 for d in diffs)}/{len(diffs)} directions >= 1 dB under it")
+    if {"natural_dir", "systems", "baselines", "intervals"} <= set(r):  # postfilter: vcgan evaluate --postfilter
+        first = r["baselines"][0]
+        system = next(s for s in reversed(list(r["systems"])) if s not in r["baselines"])
+        a, b = r["systems"][system], r["systems"][first]
+        ci = r["intervals"][f"{system} - {first}"]["mcd"]
+        return (f"log-GV distance {a['log_gv_distance'] / b['log_gv_distance'] - 1:+.0%}, MS distance "
+                f"{a['ms_distance'] / b['ms_distance'] - 1:+.0%}, MCD {interval_text(ci)} dB vs the {first} input")
     raise SystemExit(f"{js}: no score line for this kind of report")
 
 
@@ -114,7 +122,10 @@ def main(argv=None) -> int:
     p.add_argument("--trained-commit", help="the commit the run trained with, for checkpoints that do not record it")
     a = p.parse_args(argv)
     spec = json.loads(Path(a.spec).read_text())
-    scores = "\n\n".join(Path(f).read_text().strip() for f in a.scores)
+    # the reports' tables and notes; their figures stay with the run
+    scores = "\n\n".join("\n".join(ln for ln in Path(f).read_text().strip().splitlines() if not ln.startswith("!["))
+                         for f in a.scores)
+    scores = re.sub(r"\n{3,}", "\n\n", scores)
     if not spec.get("score"):
         spec = {**spec, "score": score_line(a.scores[0])}
     entry = build(a.name, a.checkpoint, spec, scores, a.trained_commit)
