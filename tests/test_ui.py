@@ -151,6 +151,9 @@ def test_every_bad_upload_gets_a_message_and_the_server_keeps_serving(client, tm
         assert r.status_code == 400 and message in r.json()["error"], message
     r = client.post("/api/convert", data={"model": "vc", "source": "kal", "target": "slt"})
     assert r.status_code == 400 and "no file was sent" in r.json()["error"]
+    r = client.post("/api/convert", data={"model": "vc", "source": "kal", "target": "slt"},
+                    files={"file": ("huge.wav", b"0" * (2 * 2**20))}, headers={"content-length": str(200 * 2**20)})
+    assert r.status_code == 413 and "the upload is 200 MB; this page takes files of up to 50 MB" in r.json()["error"]
     # a 48 kHz stereo recording is converted, with a note on what was changed
     stereo = np.stack([np.repeat(x, 3), np.repeat(x, 3) * 0.5], 1)
     r = client.post("/api/convert", data={"model": "vc", "source": "kal", "target": "slt"},

@@ -67,6 +67,20 @@ def score_line(report_md) -> str:
         ci = r["intervals"][f"{system} - {first}"]["mcd"]
         return (f"log-GV distance {a['log_gv_distance'] / b['log_gv_distance'] - 1:+.0%}, MS distance "
                 f"{a['ms_distance'] / b['ms_distance'] - 1:+.0%}, MCD {interval_text(ci)} dB vs the {first} input")
+    if {"family", "systems"} <= set(r) and "model" in r["systems"]:  # images: vcgan evaluate-images
+        model = r["systems"]["model"]
+        acc = {k: v for k, v in model.items() if isinstance(v, dict) and "target_accuracy" in v}
+        if len(acc) > 2:
+            a = [v["target_accuracy"] for v in acc.values()]
+            f = [v["fid"] for v in acc.values()]
+            return (f"target accuracy {min(a):.2f}-{max(a):.2f}, FID {min(f):.0f}-{max(f):.0f} over {len(acc)} "
+                    "target domains (test images)")
+        if acc:
+            return "; ".join(f"{k}: target accuracy {v['target_accuracy']:.3f}, FID {v['fid']:.1f}"
+                             for k, v in acc.items()) + " (test images)"
+        t = model.get("test", {})
+        if "psnr" in t:
+            return f"FID {t['fid']:.1f}, PSNR {t['psnr']:.2f} dB, SSIM {t['ssim']:.3f} (test images)"
     raise SystemExit(f"{js}: no score line for this kind of report")
 
 

@@ -83,9 +83,11 @@ class Models:
             info = model.describe()
             card = pretrained.card_markdown(mid) if e["shipped"] else (
                 f"# {mid}\n\nA local checkpoint: {e['source']}\n\n```\n{describe_text(info)}\n```\n")
+            shipped = pretrained.manifest()[mid] if e["shipped"] else {}
             out.append({**{k: v for k, v in e.items() if k != "source"}, "task": info["task"],
                         "speakers": info.get("speakers"), "domains": info.get("domains"),
-                        "summary": info.get("maps") or info.get("purpose"), "card": card})
+                        "summary": shipped.get("summary") or info.get("maps") or info.get("purpose"),
+                        "score": shipped.get("score", ""), "steps": info.get("steps"), "card": card})
         return out
 
 
@@ -271,10 +273,15 @@ def create_app(checkpoints=(), max_seconds: float = 60.0, max_upload_mb: int = 5
                 return fn(*args)
         return await run_in_threadpool(locked)
 
-    def handler(work):
-        """An endpoint: ``work(form) -> dict`` in a worker thread; errors become messages."""
+    def handler(work, files: int = 2):
+        """An endpoint: ``work(form) -> dict`` in a worker thread; errors become messages. A
+        request larger than ``files`` uploads of the size limit is refused before it is read."""
         async def endpoint(request: Request):
             t0 = time.perf_counter()
+            size = request.headers.get("content-length")
+            if size and size.isdigit() and int(size) > files * max_bytes + 2**20:
+                return JSONResponse({"error": f"the upload is {int(size) / 2**20:.0f} MB; this page takes files of up "
+                                              f"to {max_upload_mb} MB"}, status_code=413)
             try:
                 form = await request.form(max_files=MAX_BATCH + 2, max_fields=50)
             except Exception as exc:
@@ -526,7 +533,7 @@ def create_app(checkpoints=(), max_seconds: float = 60.0, max_upload_mb: int = 5
         Route("/", index),
         Route("/api/models", models_endpoint),
         Route("/api/convert", handler(convert), methods=["POST"]),
-        Route("/api/convert-batch", handler(convert_batch), methods=["POST"]),
+        Route("/api/convert-batch", handler(convert_batch, files=MAX_BATCH), methods=["POST"]),
         Route("/api/postfilter", handler(postfilter), methods=["POST"]),
         Route("/api/translate", handler(translate), methods=["POST"]),
         Route("/api/sample", handler(sample), methods=["POST"]),

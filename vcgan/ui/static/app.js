@@ -74,6 +74,8 @@ function modelChanged(tab) {
   const sel = $(tab + "-model");
   const m = modelOf(tab + "-model");
   $(tab + "-card").innerHTML = m ? markdown(m.card) : "";
+  $(tab + "-summary").textContent = m ? [m.summary, m.score && "held-out: " + m.score,
+    m.steps && m.steps + " training steps"].filter(Boolean).join(" · ") : "";
   if (!m) return;
   if (tab === "vc") {
     fill($("vc-source"), m.speakers || [], true);
