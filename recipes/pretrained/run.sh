@@ -15,7 +15,7 @@ set -euo pipefail
 
 stage=1
 stop_stage=2
-models="stargan-vc2-kal-ked-slt cyclegan-vc2-kal-slt postfilter-mcep-kal cyclegan-sneaker-boot stargan-fashion-tops pix2pix-edges-fashion"
+models="stargan-vc2-kal-ked-slt cyclegan-vc2-kal-slt postfilter-mcep-kal postfilter-stft-kal cyclegan-sneaker-boot stargan-fashion-tops pix2pix-edges-fashion glcic-fashion-mnist"
 parse_options "$0" "$@"
 cd "$(dirname "$0")/.."   # recipes/
 
@@ -24,9 +24,11 @@ declare -A run=(
   [stargan-vc2-kal-ked-slt]="stargan_vc2|--tag ship_kal_ked_slt|exp/ship_kal_ked_slt|eval/comparison.md"
   [cyclegan-vc2-kal-slt]="cyclegan_vc2|--tag ship|exp/ship|eval/summary.md"
   [postfilter-mcep-kal]="gan_postfilter|--tag ship_mcep --jobs 1 --threads 1|exp/ship_mcep|eval/test/postfilter.md"
+  [postfilter-stft-kal]="gan_postfilter|--kind stft --tag ship_stft --jobs 1 --threads 1|exp/ship_stft|eval/test/postfilter.md"
   [cyclegan-sneaker-boot]="image_cyclegan|--tag ship|exp/ship|eval/scores.md"
   [stargan-fashion-tops]="image_stargan|--tag ship|exp/ship|eval/scores.md"
   [pix2pix-edges-fashion]="pix2pix|--tag ship|exp/ship|eval/scores.md"
+  [glcic-fashion-mnist]="glcic|--data fashion_mnist|exp/glcic_fashion_mnist|eval_test/scores.md"
 )
 
 for name in $models; do

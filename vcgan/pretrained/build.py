@@ -67,6 +67,10 @@ def score_line(report_md) -> str:
         ci = r["intervals"][f"{system} - {first}"]["mcd"]
         return (f"log-GV distance {a['log_gv_distance'] / b['log_gv_distance'] - 1:+.0%}, MS distance "
                 f"{a['ms_distance'] / b['ms_distance'] - 1:+.0%}, MCD {interval_text(ci)} dB vs the {first} input")
+    if r.get("family") == "glcic":  # completion: vcgan evaluate-images on a completion checkpoint
+        m, ci = r["systems"]["model"], r["intervals"]["model - biharmonic"]["psnr"]
+        return (f"PSNR in the hole {m['psnr']:.2f} dB, {interval_text(ci)} vs biharmonic inpainting; "
+                f"Frechet distance {m['fd']:.1f} (test images)")
     if {"family", "systems"} <= set(r) and "model" in r["systems"]:  # images: vcgan evaluate-images
         model = r["systems"]["model"]
         acc = {k: v for k, v in model.items() if isinstance(v, dict) and "target_accuracy" in v}

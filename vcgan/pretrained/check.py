@@ -53,6 +53,14 @@ def output(model, check: dict, fixtures: Path) -> np.ndarray:
     if kind == "translate":
         x = fashion_mnist_images(fixtures / check["input"], check["classes"], edges=check.get("edges", False))
         return model.apply(x, check.get("target")).detach().cpu().double().numpy()
+    if kind == "complete":
+        import torch
+
+        x = fashion_mnist_images(fixtures / check["input"], check["classes"])
+        top, left, h, w = check["hole"]
+        mask = torch.zeros(len(x), 1, *x.shape[-2:])
+        mask[..., top:top + h, left:left + w] = 1
+        return model.apply(x, mask).detach().cpu().double().numpy()
     raise ValueError(f"unknown check kind {kind!r}")
 
 
