@@ -123,19 +123,23 @@ function drawImageUnderMask() {
 
 function setupCanvas() {
   const c = $("img-canvas"), ctx = c.getContext("2d");
-  let drawing = false;
+  let last = null;  // the previous point of the stroke being drawn
   const at = (e) => { const r = c.getBoundingClientRect(); return [(e.clientX - r.left) * c.width / r.width, (e.clientY - r.top) * c.height / r.height]; };
   const stroke = (e) => {
-    if (!drawing) return;
+    if (!last) return;
     const [x, y] = at(e);
     const complete = modelOf("img-model") && modelOf("img-model").command === "complete";
-    const targets = complete && maskCanvas ? [[ctx, "rgba(255,255,255,0.9)", 26], [maskCanvas.getContext("2d"), "#fff", 26]] : [[ctx, "#fff", 14]];
-    for (const [g, color, w] of targets) { g.fillStyle = color; g.beginPath(); g.arc(x, y, w / 2, 0, 2 * Math.PI); g.fill(); }
+    const targets = complete && maskCanvas ? [[ctx, "#fff", 26], [maskCanvas.getContext("2d"), "#fff", 26]] : [[ctx, "#fff", 14]];
+    for (const [g, color, w] of targets) {  // a segment from the last point: strokes stay whole however fast the pointer moves
+      g.strokeStyle = color; g.lineWidth = w; g.lineCap = "round"; g.lineJoin = "round";
+      g.beginPath(); g.moveTo(last[0], last[1]); g.lineTo(x, y); g.stroke();
+    }
+    last = [x, y];
     c.dataset.drawn = "1";
   };
-  c.addEventListener("pointerdown", (e) => { drawing = true; stroke(e); });
+  c.addEventListener("pointerdown", (e) => { last = at(e); stroke(e); });
   c.addEventListener("pointermove", stroke);
-  window.addEventListener("pointerup", () => { drawing = false; });
+  window.addEventListener("pointerup", () => { last = null; });
   $("img-clear").addEventListener("click", () => { c.dataset.drawn = ""; clearCanvas(); });
   $("img-file").addEventListener("change", () => {
     const m = modelOf("img-model");
