@@ -70,3 +70,31 @@ def tiny_config(feats_dir, out_dir, task="cyclegan_vc2", **extra) -> dict:
         "train.steps=3", "train.log_every=1", "train.checkpoint_every=0", "train.progress=false",
     ] + [f"{k}={v}" for k, v in extra.items()]
     return resolve_config(None, overrides)
+
+
+@pytest.fixture(scope="session")
+def applied_kinds(tiny_feats, tmp_path_factory) -> dict:
+    """One small checkpoint per command that applies checkpoints, each trained a step or two:
+    voice conversion (kal, slt; real features, so its calibration is stored), an image CycleGAN,
+    a GLCIC completion network (both groups updated), a DCGAN sampler and a mel-cepstrum postfilter."""
+    from vcgan.cli import main as cli
+    from vcgan.engine.registry import family_for_task
+    from vcgan.engine.trainer import Trainer
+    from vcgan.training import resolve_config, train
+
+    fmnist = Path(__file__).parent / "data" / "fashion-mnist"
+    root = tmp_path_factory.mktemp("applied_kinds")
+    train(tiny_config(tiny_feats, root / "vc", **{"train.steps": 2, "train.precision": "fp32"}))
+    common = ["train.progress=false", "train.precision=fp32", f"data.root={fmnist}"]
+    for args in (["task=image_cyclegan", f"out_dir={root / 'img'}", "model.ngf=4", "model.ndf=4", "model.blocks=1",
+                  "data.batch_size=2", "train.steps=1"],
+                 ["task=glcic", f"out_dir={root / 'fill'}", "data.batch_size=2", "train.steps=2", "model.width=8",
+                  "model.d_width=8", "model.d_max_width=16", "model.d_fc=16", "train.optim.g.every=1",
+                  "train.optim.d.every=1", "loss.alpha=0.0004"],
+                 ["task=dcgan", f"out_dir={root / 'gen'}", "data.batch_size=4", "train.steps=1"]):
+        assert cli(["train", *args, *common]) == 0
+    cfg = resolve_config(None, ["task=gan_postfilter_mcep", f"out_dir={root / 'pf'}", "train.steps=1",
+                                "train.progress=false", "train.precision=fp32", "model.g_channels=[8,8]"])
+    model, data = family_for_task("gan_postfilter_mcep").synthetic(cfg)
+    Trainer(model, data, cfg["train"], root / "pf", cfg).fit()
+    return {k: root / k / "checkpoints" / "latest.pt" for k in ("vc", "img", "fill", "gen", "pf")}
