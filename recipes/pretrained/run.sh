@@ -22,7 +22,7 @@ cd "$(dirname "$0")/.."   # recipes/
 # name -> "recipe folder|run.sh options|experiment folder|held-out score files (Markdown)"
 declare -A run=(
   [stargan-vc2-kal-ked-slt]="stargan_vc2|--tag ship_kal_ked_slt|exp/ship_kal_ked_slt|eval/comparison.md"
-  [cyclegan-vc2-kal-slt]="cyclegan_vc2|--tag ship|exp/ship|eval/summary.md"
+  [cyclegan-vc2-kal-slt]="cyclegan_vc2|--tag ship|exp/ship|eval/comparison.md"
   [postfilter-mcep-kal]="gan_postfilter|--tag ship_mcep --jobs 1 --threads 1|exp/ship_mcep|eval/test/postfilter.md"
   [postfilter-stft-kal]="gan_postfilter|--kind stft --tag ship_stft --jobs 1 --threads 1|exp/ship_stft|eval/test/postfilter.md"
   [cyclegan-sneaker-boot]="image_cyclegan|--tag ship|exp/ship|eval/scores.md"

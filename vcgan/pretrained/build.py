@@ -58,8 +58,10 @@ def score_line(report_md) -> str:
             next(s for s in r["systems"] if s not in (base, "no_conversion"))
         diffs = [row[system] - row[base] for row in r["rows"].values()]
         ci = r["intervals"][system].get("average") or next(iter(r["intervals"][system].values()))
-        return (f"MCD {r['average'][system]:.2f} dB, {interval_text(ci)} vs the statistics transform; "
-                f"{sum(d <= -1.0 for d in diffs)}/{len(diffs)} directions >= 1 dB under it")
+        line = f"MCD {r['average'][system]:.2f} dB, {interval_text(ci)} vs the statistics transform"
+        if len(diffs) == 1:
+            return f"{next(iter(r['rows'])).replace('_to_', ' -> ')}: {line}"
+        return f"{line}; {sum(d <= -1.0 for d in diffs)}/{len(diffs)} directions >= 1 dB under it"
     if {"natural_dir", "systems", "baselines", "intervals"} <= set(r):  # postfilter: vcgan evaluate --postfilter
         first = r["baselines"][0]
         system = next(s for s in reversed(list(r["systems"])) if s not in r["baselines"])
