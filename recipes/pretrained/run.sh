@@ -4,22 +4,32 @@
 # (vcgan/pretrained/: weights, NAME.md + NAME.json cards, manifest.json with SHA-256 and the
 # output on a fixture that tests/test_pretrained.py compares).
 #
-# Stages: 1 train + evaluate (the recipes' own stages) -> 2 build the shipped files
+# Stages: 1 train + evaluate (the recipes' own stages) -> 2 build the shipped files ->
+#         3 score the shipped voice-conversion models as shipped (float16, `--model NAME`) on the test
+#           sentences of another corpus (default: recipes/heldout/corpus/test2, built by
+#           `python recipes/heldout/make_corpus.py --which test2`), beside the statistics transform
 #
 #   ./run.sh                                      # every model (about 4 hours of one core; two run at once)
 #   ./run.sh --models "stargan-vc2-kal-ked-slt"   # only these
 #   ./run.sh --stage 2                            # rebuild the shipped files from finished runs
+#   ./run.sh --stage 3 --models "stargan-vc2-kal-ked-slt cyclegan-vc2-kal-slt"
 set -euo pipefail
 {
 . "$(cd "$(dirname "$0")" && pwd)/../common/recipe.sh"
 
 stage=1
-stop_stage=2
+stop_stage=3
+heldout=heldout/corpus/test2   # stage 3: <corpus>/<speaker>/test/*.wav, the same names for every speaker
 models="stargan-vc2-kal-ked-slt cyclegan-vc2-kal-slt postfilter-mcep-kal postfilter-stft-kal cyclegan-sneaker-boot stargan-fashion-tops pix2pix-edges-fashion glcic-fashion-mnist"
 parse_options "$0" "$@"
 cd "$(dirname "$0")/.."   # recipes/
 
 # name -> "recipe folder|run.sh options|experiment folder|held-out score files (Markdown)"
+# stage 3: the voice-conversion models' training features (for the statistics transform) and directions
+declare -A vc_feats=(
+  [stargan-vc2-kal-ked-slt]="stargan_vc2/dump/feats_kal_ked_slt_cpu|kal:ked kal:slt ked:kal ked:slt slt:kal slt:ked"
+  [cyclegan-vc2-kal-slt]="cyclegan_vc2/dump/feats_kal_slt_cpu|kal:slt slt:kal"
+)
 declare -A run=(
   [stargan-vc2-kal-ked-slt]="stargan_vc2|--tag ship_kal_ked_slt|exp/ship_kal_ked_slt|eval/comparison.md"
   [cyclegan-vc2-kal-slt]="cyclegan_vc2|--tag ship|exp/ship|eval/comparison.md"
@@ -45,6 +55,24 @@ for name in $models; do
     for f in $scores; do files+=("$recipe/$exp/$f"); done
     python -m vcgan.pretrained.build --name "$name" --checkpoint "$recipe/$exp/train/checkpoints/latest.pt" \
       --spec pretrained/specs/$name.json --scores "${files[@]}"
+  fi
+  if stage_on 3 && [ -n "${vc_feats[$name]+x}" ]; then
+    IFS='|' read -r feats directions <<< "${vc_feats[$name]}"
+    out=pretrained/exp/$name/$(basename "$heldout")
+    echo "== $name: scored as shipped on $heldout -> $out"
+    [ -d "$heldout" ] || { echo "run.sh: $heldout not found (python recipes/heldout/make_corpus.py --which test2)" >&2; exit 1; }
+    for d in $directions; do
+      s=${d%%:*} t=${d##*:}
+      vcgan convert --model "$name" --source "$s" --target "$t" "$heldout/$s/test" -o "$out/converted/shipped/${s}_to_$t"
+      vcgan convert --feats "$feats" --source "$s" --target "$t" "$heldout/$s/test" \
+        -o "$out/converted/statistics_transform/${s}_to_$t"
+    done
+    for sys in shipped statistics_transform; do
+      vcgan evaluate --cache pretrained/dump/metric_analyses "$heldout" "$out/converted/$sys" -o "$out/eval/$sys" \
+        --title "$sys"
+    done
+    vcgan evaluate-compare "$out/eval/shipped.json" "$out/eval/statistics_transform.json" \
+      --baseline statistics_transform -o "$out/eval/comparison" --title "$name on $(basename "$heldout"): MCD [dB]"
   fi
 done
 exit
