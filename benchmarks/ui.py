@@ -103,14 +103,16 @@ def screenshots(base: str, out: Path) -> list[str]:
 
         b.find_element(By.CSS_SELECTOR, "[data-tab=img]").click()
         options = [o.get_attribute("value") for o in b.find_elements(By.CSS_SELECTOR, "#img-model option")]
-        pick = next((o for o in options if o.startswith("cyclegan-sneaker")), options[0])
+        pick = next((o for o in options if o.startswith("cyclegan-sneaker")), "pix2pix-edges-fashion")
         Select(b.find_element(By.ID, "img-model")).select_by_value(pick)
         shoe = Path(tempfile.mkdtemp()) / "sneaker.png"
         from PIL import Image
 
         from vcgan.pretrained.check import fashion_mnist_images
 
-        x = fashion_mnist_images(ROOT / "tests" / "data" / "fashion-mnist", [7], per_class=1)[0, 0].numpy()
+        # a test sneaker (CycleGAN) or its Canny edges (pix2pix)
+        x = fashion_mnist_images(ROOT / "tests" / "data" / "fashion-mnist", [7], per_class=1,
+                                 edges=pick.startswith("pix2pix"))[0, 0].numpy()
         Image.fromarray(((x + 1) * 127.5).round().astype(np.uint8)).save(shoe)
         b.find_element(By.ID, "img-file").send_keys(str(shoe))
         b.find_element(By.ID, "img-go").click()

@@ -142,6 +142,15 @@ class Results:
 
 
 # ------------------------------------------------------------------ helpers
+def release_freed_memory() -> None:
+    """Collect the reference cycles a request leaves (its figures among them) at once: left to
+    the collector's own pace, a long-running server's resident memory creeps up request by
+    request (measured: +118 MB over 20 conversions; with this, flat: docs/benchmarks.md)."""
+    import gc
+
+    gc.collect()
+
+
 def safe_name(name: str | None, default: str) -> str:
     stem = re.sub(r"[^\w.-]+", "_", Path(name or default).name).strip("._") or default
     return stem[:80]
@@ -270,7 +279,10 @@ def create_app(checkpoints=(), max_seconds: float = 60.0, max_upload_mb: int = 5
     async def run(fn, *args):
         def locked():
             with lock:
-                return fn(*args)
+                try:
+                    return fn(*args)
+                finally:
+                    release_freed_memory()
         return await run_in_threadpool(locked)
 
     def handler(work, files: int = 2):
@@ -313,19 +325,28 @@ def create_app(checkpoints=(), max_seconds: float = 60.0, max_upload_mb: int = 5
         return path
 
     # ---- voice conversion
+    def conversion(form):
+        """The model, direction and pitch shift a conversion request asks for."""
+        model = models.get(field(form, "model", required=True), "convert")
+        source, target = field(form, "source", required=True), field(form, "target", required=True)
+        return model, source, target, number(form, "semitones", 0.0, -24, 24)
+
+    def converter(model, source, target, semitones):
+        """The conversion ``vcgan convert`` applies by default, with the pitch shift; checked."""
+        conv = model.converter()
+        if semitones:
+            conv = conv.pitch_shifted(semitones)
+        conv.check(source, target)
+        return conv
+
     async def convert(form, rid, folder):
         from ..features.audio import save_audio
 
-        model = models.get(field(form, "model", required=True), "convert")
-        source, target = field(form, "source", required=True), field(form, "target", required=True)
-        semitones = number(form, "semitones", 0.0, -24, 24)
+        model, source, target, semitones = conversion(form)
         path = await save_upload(form, "file", folder, "input.wav")
 
         def work():
-            conv = model.converter()
-            if semitones:
-                conv = conv.pitch_shifted(semitones)
-            conv.check(source, target)
+            conv = converter(model, source, target, semitones)
             sr = model.features.sample_rate
             x, notes = read_audio(path, sr, max_seconds)
             t0 = time.perf_counter()
@@ -346,9 +367,7 @@ def create_app(checkpoints=(), max_seconds: float = 60.0, max_upload_mb: int = 5
     async def convert_batch(form, rid, folder):
         from ..features.audio import save_audio
 
-        model = models.get(field(form, "model", required=True), "convert")
-        source, target = field(form, "source", required=True), field(form, "target", required=True)
-        semitones = number(form, "semitones", 0.0, -24, 24)
+        model, source, target, semitones = conversion(form)
         uploads = [u for u in form.getlist("files") if isinstance(u, UploadFile)]
         if not uploads:
             raise InputError("no files were sent: choose a folder or several files")
@@ -375,10 +394,7 @@ def create_app(checkpoints=(), max_seconds: float = 60.0, max_upload_mb: int = 5
             raise InputError(f"none of the {len(uploads)} files is audio ({', '.join(AUDIO_TYPES)})")
 
         def work():
-            conv = model.converter()
-            if semitones:
-                conv = conv.pitch_shifted(semitones)
-            conv.check(source, target)
+            conv = converter(model, source, target, semitones)
             sr = model.features.sample_rate
             done, skipped = [], []
             zpath = folder / f"converted_{source}_to_{target}.zip"
@@ -427,6 +443,15 @@ def create_app(checkpoints=(), max_seconds: float = 60.0, max_upload_mb: int = 5
         return await run(work)
 
     # ---- images
+    def image_result(rid, folder, before, after, took) -> dict:
+        """Before and after enlarged for the page, the result at its own size to download."""
+        image_png(before, folder / "before.png")
+        image_png(after, folder / "after.png")
+        image_png(after, folder / "result.png", scale=1)
+        shutil.rmtree(folder / "in", ignore_errors=True)
+        return {"before": results.url(rid, "before.png"), "after": results.url(rid, "after.png"),
+                "download": results.url(rid, "result.png"), "convert_seconds": round(took, 3)}
+
     async def translate(form, rid, folder):
         model = models.get(field(form, "model", required=True), "translate")
         target = field(form, "target")
@@ -437,12 +462,7 @@ def create_app(checkpoints=(), max_seconds: float = 60.0, max_upload_mb: int = 5
             t0 = time.perf_counter()
             y = model.apply(x, target)
             took = time.perf_counter() - t0
-            image_png(x[0], folder / "before.png")
-            image_png(y[0], folder / "after.png")
-            image_png(y[0], folder / "result.png", scale=1)
-            shutil.rmtree(folder / "in", ignore_errors=True)
-            return {"before": results.url(rid, "before.png"), "after": results.url(rid, "after.png"),
-                    "download": results.url(rid, "result.png"), "convert_seconds": round(took, 3)}
+            return image_result(rid, folder, x[0], y[0], took)
         return await run(work)
 
     async def sample(form, rid, folder):
@@ -497,12 +517,7 @@ def create_app(checkpoints=(), max_seconds: float = 60.0, max_upload_mb: int = 5
             t0 = time.perf_counter()
             y = model.apply(x, mask, blend=blend)
             took = time.perf_counter() - t0
-            image_png(x[0] * (1 - mask[0]) + mask[0], folder / "before.png")
-            image_png(y[0], folder / "after.png")
-            image_png(y[0], folder / "result.png", scale=1)
-            shutil.rmtree(folder / "in", ignore_errors=True)
-            return {"before": results.url(rid, "before.png"), "after": results.url(rid, "after.png"),
-                    "download": results.url(rid, "result.png"), "convert_seconds": round(took, 3)}
+            return image_result(rid, folder, x[0] * (1 - mask[0]) + mask[0], y[0], took)
         return await run(work)
 
     # ---- pages and files
