@@ -25,7 +25,7 @@ def _manifest_cached(text: str) -> dict:
 
 
 def manifest() -> dict:
-    """Name -> entry (file, sha256, bytes, task, command, summary, score, check) of every shipped model."""
+    """Name -> entry (file, sha256, bytes, task, command, summary, score, rank, check) of every shipped model."""
     if not MANIFEST.is_file():
         return {}
     return _manifest_cached(MANIFEST.read_text())

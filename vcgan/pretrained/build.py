@@ -7,7 +7,8 @@ fixture that the tests compare against. Run from the project's checkout::
         --spec recipes/pretrained/specs/stargan-vc2-kal-ked-slt.json --scores exp/.../eval/comparison.md
 
 The spec (JSON) holds what the checkpoint cannot know: the recipe command, the data and
-its license, intended use, the one-line summary and score, and the fixture check.
+its license, intended use, the one-line summary and score, the fixture check, and ``rank``
+(0: the page offers it first for its kind of work).
 """
 from __future__ import annotations
 
@@ -125,7 +126,7 @@ def build(name: str, checkpoint, spec: dict, scores_md: str, trained_commit: str
     manifest["models"][name] = {
         "file": out.name, "card": f"{name}.json", "sha256": card["sha256"], "bytes": card["bytes"],
         "task": card["task"], "command": card["command"], "summary": spec["summary"], "score": spec["score"],
-        "check": check,
+        "rank": int(spec.get("rank", 1)), "check": check,
     }
     manifest["models"] = dict(sorted(manifest["models"].items()))
     MANIFEST.write_text(json.dumps(manifest, indent=1) + "\n")

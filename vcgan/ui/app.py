@@ -52,8 +52,9 @@ class Models:
         self._load = load
         self.entries: "OrderedDict[str, dict]" = OrderedDict()
         self._loaded: dict = {}
-        for name in pretrained.names():
-            e = pretrained.manifest()[name]
+        shipped = pretrained.manifest()
+        for name in sorted(shipped, key=lambda n: (shipped[n].get("rank", 1), n)):  # rank 0 first: the default
+            e = shipped[name]
             self.entries[name] = {"id": name, "label": f"{name} (shipped)", "source": name,
                                   "command": e["command"].split()[-1], "shipped": True}
         for c in checkpoints:
