@@ -86,20 +86,22 @@ def screenshots(base: str, out: Path) -> list[str]:
         wait.until(lambda d: d.find_element(By.ID, "vc-model").get_attribute("value"))
         Select(b.find_element(By.ID, "vc-source")).select_by_value("kal")
         Select(b.find_element(By.ID, "vc-target")).select_by_value("slt")
-        b.find_element(By.ID, "vc-file").send_keys(str(CORPUS / "kal" / "test" / "test_001.flac"))
-        b.find_element(By.ID, "vc-go").click()
-        wait.until(lambda d: d.execute_script("return document.getElementById('vc-after').readyState >= 1"))
-        time.sleep(1.0)
-        b.save_screenshot(str(out / "ui_voice_conversion.png"))
-        written.append("ui_voice_conversion.png")
+        def run_tab(tab: str, upload: Path, ready_js: str, settle: float, name: str) -> None:
+            """Upload into ``tab``, press its button, wait until ``ready_js`` holds, screenshot."""
+            b.find_element(By.ID, f"{tab}-file").send_keys(str(upload))
+            b.find_element(By.ID, f"{tab}-go").click()
+            wait.until(lambda d: d.execute_script(ready_js))
+            time.sleep(settle)  # let the players and figures draw
+            b.save_screenshot(str(out / name))
+            written.append(name)
+
+        audio_ready = "return document.getElementById('{}-after').readyState >= 1"
+        run_tab("vc", CORPUS / "kal" / "test" / "test_001.flac", audio_ready.format("vc"), 1.0,
+                "ui_voice_conversion.png")
 
         b.find_element(By.CSS_SELECTOR, "[data-tab=pf]").click()
-        b.find_element(By.ID, "pf-file").send_keys(str(ROOT / "tests" / "data" / "festival" / "kal_002.flac"))
-        b.find_element(By.ID, "pf-go").click()
-        wait.until(lambda d: d.execute_script("return document.getElementById('pf-after').readyState >= 1"))
-        time.sleep(1.5)
-        b.save_screenshot(str(out / "ui_postfilter.png"))
-        written.append("ui_postfilter.png")
+        run_tab("pf", ROOT / "tests" / "data" / "festival" / "kal_002.flac", audio_ready.format("pf"), 1.5,
+                "ui_postfilter.png")
 
         b.find_element(By.CSS_SELECTOR, "[data-tab=img]").click()
         options = [o.get_attribute("value") for o in b.find_elements(By.CSS_SELECTOR, "#img-model option")]
@@ -114,13 +116,8 @@ def screenshots(base: str, out: Path) -> list[str]:
         x = fashion_mnist_images(ROOT / "tests" / "data" / "fashion-mnist", [7], per_class=1,
                                  edges=pick.startswith("pix2pix"))[0, 0].numpy()
         Image.fromarray(((x + 1) * 127.5).round().astype(np.uint8)).save(shoe)
-        b.find_element(By.ID, "img-file").send_keys(str(shoe))
-        b.find_element(By.ID, "img-go").click()
-        wait.until(lambda d: d.execute_script("const i = document.getElementById('img-after');"
-                                              "return i.complete && i.naturalWidth > 0;"))
-        time.sleep(0.5)
-        b.save_screenshot(str(out / "ui_images.png"))
-        written.append("ui_images.png")
+        run_tab("img", shoe, "const i = document.getElementById('img-after'); return i.complete && i.naturalWidth > 0;",
+                0.5, "ui_images.png")
     finally:
         b.quit()
     return written

@@ -15,15 +15,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from starlette.testclient import TestClient  # the test extra installs the ui extra and httpx
 
 import vcgan
 from vcgan.cli import main as cli
-
-pytest.importorskip("starlette", reason="the page needs the ui extra: pip install 'vcgan[ui]'")
-pytest.importorskip("httpx", reason="Starlette's test client needs httpx")
-from starlette.testclient import TestClient  # noqa: E402
-
-from vcgan.ui.app import create_app  # noqa: E402
+from vcgan.ui.app import create_app
 
 FMNIST = Path(__file__).parent / "data" / "fashion-mnist"
 KAL = Path(__file__).parent / "data" / "festival" / "kal_001.flac"
@@ -231,7 +227,8 @@ def test_ui_refuses_a_bad_checkpoint_before_serving(tmp_path, capsys):
 # ---------------------------------------------------------------- a real browser
 def _browser():
     """Selenium driving Debian's chromium, or a skip naming what is missing."""
-    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install selenium)")
+    from selenium import webdriver  # in the test extra
+
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     driver = shutil.which("chromedriver")
     if not chromium or not driver:

@@ -99,10 +99,8 @@ def resolve(name_or_path) -> Path:
 
 def listing() -> list[str]:
     """One line per shipped model: name, task, what it maps, size, held-out score."""
-    rows = []
-    for n in names():
-        e = manifest()[n]
-        rows.append((n, e["task"], e["summary"], f"{e['bytes'] / 1e6:.1f} MB", e["score"]))
+    models = manifest()
+    rows = [(n, e["task"], e["summary"], f"{e['bytes'] / 1e6:.1f} MB", e["score"]) for n, e in sorted(models.items())]
     if not rows:
         return []
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
