@@ -1,3 +1,4 @@
+import os
 import shutil
 import warnings
 from pathlib import Path
@@ -5,6 +6,12 @@ from pathlib import Path
 import pytest
 
 warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
+
+# `pytest -n 2` (pytest-xdist): one compute thread per worker process and per process a test
+# starts, so two workers share two cores instead of contending with two threads each
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    os.environ.setdefault("MKL_NUM_THREADS", "1")
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_CORPUS = ROOT / "recipes" / "demo" / "corpus"
@@ -45,6 +52,30 @@ def train_log_rows(run_dir: Path) -> list[dict]:
 
     return [{k: v for k, v in json.loads(line).items() if k != "time/sec_per_step"}
             for line in (Path(run_dir) / "train_log.jsonl").read_text().splitlines()]
+
+
+def festival_split(root: Path) -> Path:
+    """ROOT/train (kal_001-003) and ROOT/test (kal_004): festival speech with its segment files."""
+    fixture = Path(__file__).parent / "data" / "festival"
+    for split, names in (("train", ["kal_001", "kal_002", "kal_003"]), ("test", ["kal_004"])):
+        (root / split).mkdir(parents=True, exist_ok=True)
+        for n in names:
+            for ext in (".flac", ".seg"):
+                shutil.copy(fixture / f"{n}{ext}", root / split / f"{n}{ext}")
+    return root
+
+
+@pytest.fixture(scope="session")
+def festival_pairs(tmp_path_factory) -> Path:
+    """A synthetic/natural pair corpus made by `vcgan tts-pairs` from the festival fixture (two
+    training sentences, one development, one test; 40 steps of the acoustic model). Read only."""
+    from vcgan.cli import main
+
+    src = festival_split(tmp_path_factory.mktemp("festival"))
+    out = tmp_path_factory.mktemp("festival_pairs") / "pairs"
+    assert main(["tts-pairs", "--train", str(src / "train"), "--test", str(src / "test"), "--out", str(out),
+                 "--folds", "2", "--dev", "1", "--steps", "40", "--jobs", "1"]) == 0
+    return out
 
 
 @pytest.fixture(scope="session")

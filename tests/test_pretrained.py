@@ -94,8 +94,11 @@ def test_an_exported_model_cannot_resume_training(trained, tmp_path, capsys):
 SHIPPED = pretrained.names()
 
 
-def test_the_shipped_models_include_the_voice_conversion_model():
-    assert "stargan-vc2-kal-ked-slt" in SHIPPED
+def test_a_model_ships_for_every_journey_each_small_and_with_a_complete_card():
+    # voice conversion (both families), both postfilters, the three image translators, completion
+    assert {"stargan-vc2-kal-ked-slt", "cyclegan-vc2-kal-slt", "postfilter-mcep-kal", "postfilter-stft-kal",
+            "cyclegan-sneaker-boot", "stargan-fashion-tops", "pix2pix-edges-fashion",
+            "glcic-fashion-mnist"} <= set(SHIPPED)
     for name in SHIPPED:
         e = pretrained.manifest()[name]
         assert e["bytes"] < 8e6, f"{name}: {e['bytes'] / 1e6:.1f} MB"

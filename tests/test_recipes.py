@@ -190,19 +190,9 @@ def test_wavecyclegan_recipe_trains_filters_and_evaluates_on_given_unpaired_data
         assert len(next(iter(sweep.values()))["tones_hz"]) == 10
 
 
-def test_postfilter_recipe_trains_filters_and_evaluates_on_given_pairs(tmp_path):
+def test_postfilter_recipe_trains_filters_and_evaluates_on_given_pairs(tmp_path, festival_pairs):
     """Stages 3-6 on a pair corpus made from the festival fixture (stages 0-2 make one from text)."""
-    from vcgan.cli import main
-
-    fixture = ROOT / "tests" / "data" / "festival"
-    for split, names in (("train", ["kal_001", "kal_002", "kal_003"]), ("test", ["kal_004"])):
-        (tmp_path / "nat" / split).mkdir(parents=True)
-        for n in names:
-            for ext in (".flac", ".seg"):
-                shutil.copy(fixture / f"{n}{ext}", tmp_path / "nat" / split / f"{n}{ext}")
-    pairs = tmp_path / "pairs"
-    assert main(["tts-pairs", "--train", str(tmp_path / "nat" / "train"), "--test", str(tmp_path / "nat" / "test"),
-                 "--out", str(pairs), "--folds", "2", "--dev", "1", "--steps", "20", "--jobs", "1"]) == 0
+    pairs = festival_pairs
     script = _recipe_copy(tmp_path, "gan_postfilter")
     for kind, extra in (("mcep", []), ("stft", ["model.n_bands=3", "model.band_overlap=8"])):
         proc = _run(script, "--kind", kind, "--pairs", str(pairs), "--tag", kind, "--jobs", "1", "--",

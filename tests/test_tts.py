@@ -84,21 +84,15 @@ def test_folds_partition_and_out_of_fold_predictions_are_worse_than_in_sample():
     assert in_sample < 0.8 * held_out
 
 
-def test_tts_pairs_on_festival_speech(tmp_path):
-    import shutil
+def test_tts_pairs_on_festival_speech(festival_pairs, tmp_path):
+    import json
+
+    from conftest import festival_split
 
     from vcgan.cli import main
 
-    for split, names in (("train", ["kal_001", "kal_002", "kal_003"]), ("test", ["kal_004"])):
-        for n in names:
-            for ext in (".flac", ".seg"):
-                (tmp_path / split).mkdir(exist_ok=True)
-                shutil.copy(FESTIVAL / f"{n}{ext}", tmp_path / split / f"{n}{ext}")
-    out = tmp_path / "pairs"
-    assert main(["tts-pairs", "--train", str(tmp_path / "train"), "--test", str(tmp_path / "test"), "--out", str(out),
-                 "--folds", "2", "--dev", "1", "--steps", "40", "--jobs", "1"]) == 0
-    import json
-
+    out = festival_pairs  # tts-pairs --folds 2 --dev 1 --steps 40 on kal_001-003 (train), kal_004 (test)
+    festival_split(tmp_path)
     report = json.loads((out / "pairs.json").read_text())
     assert report["splits"]["test"]["gv_synthetic"] < report["splits"]["test"]["gv_natural"]
     assert [report["splits"][s]["utterances"] for s in ("train", "dev", "test")] == [2, 1, 1]
