@@ -63,9 +63,11 @@ for name in $models; do
     [ -d "$heldout" ] || { echo "run.sh: $heldout not found (python recipes/heldout/make_corpus.py --which test2)" >&2; exit 1; }
     for d in $directions; do
       s=${d%%:*} t=${d##*:}
-      vcgan convert --model "$name" --source "$s" --target "$t" "$heldout/$s/test" -o "$out/converted/shipped/${s}_to_$t"
-      vcgan convert --feats "$feats" --source "$s" --target "$t" "$heldout/$s/test" \
-        -o "$out/converted/statistics_transform/${s}_to_$t"
+      # each test file analysed once for both systems and every target
+      vcgan convert --model "$name" --source "$s" --target "$t" --cache pretrained/dump/conversion_analyses \
+        "$heldout/$s/test" -o "$out/converted/shipped/${s}_to_$t"
+      vcgan convert --feats "$feats" --source "$s" --target "$t" --cache pretrained/dump/conversion_analyses \
+        "$heldout/$s/test" -o "$out/converted/statistics_transform/${s}_to_$t"
     done
     for sys in shipped statistics_transform; do
       vcgan evaluate --cache pretrained/dump/metric_analyses "$heldout" "$out/converted/$sys" -o "$out/eval/$sys" \
