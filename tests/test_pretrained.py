@@ -197,3 +197,18 @@ def test_pitch_shift_moves_the_converted_f0_by_the_semitones_given(tiny_feats, d
                 "-o", tmp_path / "no.wav"]) == 2
     assert "pitch shift: give -24 to 24 semitones, got 30.0" in capsys.readouterr().err
     assert not (tmp_path / "no.wav").exists()
+
+
+def test_the_shipping_recipe_knows_every_shipped_model_and_names_an_unknown_one():
+    import re
+    import subprocess
+
+    script = Path(__file__).resolve().parents[1] / "recipes" / "pretrained" / "run.sh"
+    text = script.read_text()
+    block = text[text.index("declare -A run=("):]
+    runs = set(re.findall(r"^\s+\[([a-z0-9-]+)\]=", block[:block.index("\n)\n")], re.M))
+    specs = {p.stem for p in (script.parent / "specs").glob("*.json")}
+    assert set(SHIPPED) <= runs == specs, (sorted(runs ^ specs), sorted(set(SHIPPED) - runs))
+    proc = subprocess.run(["bash", str(script), "--models", "no-such-model", "--stage", "2"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and "no shipped model named no-such-model" in proc.stderr

@@ -24,14 +24,15 @@ models="stargan-vc2-kal-ked-slt cyclegan-vc2-kal-slt postfilter-mcep-kal postfil
 parse_options "$0" "$@"
 cd "$(dirname "$0")/.."   # recipes/
 
-# name -> "recipe folder|run.sh options|experiment folder|held-out score files (Markdown)"
+# name -> "recipe folder|run.sh options|experiment folder|held-out score files (Markdown)|config overrides"
 # stage 3: the voice-conversion models' training features (for the statistics transform) and directions
 declare -A vc_feats=(
   [stargan-vc2-kal-ked-slt]="stargan_vc2/dump/feats_kal_ked_slt_cpu|kal:ked kal:slt ked:kal ked:slt slt:kal slt:ked"
   [cyclegan-vc2-kal-slt]="cyclegan_vc2/dump/feats_kal_slt_cpu|kal:slt slt:kal"
 )
 declare -A run=(
-  [stargan-vc2-kal-ked-slt]="stargan_vc2|--tag ship_kal_ked_slt|exp/ship_kal_ked_slt|eval/comparison.md"
+  # twice conf/cpu.yaml's steps: the conversions between the two male voices improve to the end of a run
+  [stargan-vc2-kal-ked-slt]="stargan_vc2|--tag ship16k_kal_ked_slt|exp/ship16k_kal_ked_slt|eval/comparison.md|train.steps=16000 train.lr_decay_start=8000 train.max_minutes=200"
   [cyclegan-vc2-kal-slt]="cyclegan_vc2|--tag ship|exp/ship|eval/comparison.md"
   [postfilter-mcep-kal]="gan_postfilter|--tag ship_mcep --jobs 1 --threads 1|exp/ship_mcep|eval/test/postfilter.md"
   [postfilter-stft-kal]="gan_postfilter|--kind stft --tag ship_stft --jobs 1 --threads 1|exp/ship_stft|eval/test/postfilter.md"
@@ -43,11 +44,11 @@ declare -A run=(
 
 for name in $models; do
   [ -n "${run[$name]+x}" ] || { echo "run.sh: no shipped model named $name (${!run[*]})" >&2; exit 2; }
-  IFS='|' read -r recipe opts exp scores <<< "${run[$name]}"
+  IFS='|' read -r recipe opts exp scores overrides <<< "${run[$name]}"
   if stage_on 1; then
-    echo "== $name: recipes/$recipe/run.sh $opts -- train.num_threads=1"
+    echo "== $name: recipes/$recipe/run.sh $opts -- train.num_threads=1 $overrides"
     # shellcheck disable=SC2086
-    "$recipe/run.sh" $opts -- train.num_threads=1
+    "$recipe/run.sh" $opts -- train.num_threads=1 $overrides
   fi
   if stage_on 2; then
     echo "== $name: export, card, manifest"
