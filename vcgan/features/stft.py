@@ -65,7 +65,8 @@ def stft_synthesize(logamp: np.ndarray, phase: np.ndarray | None, cfg: STFTConfi
     amp = np.maximum(np.exp(np.asarray(logamp, dtype=np.float64)) - AMPLITUDE_FLOOR, 0.0).T
     kw = dict(hop_length=cfg.hop_length, win_length=cfg.win_length, window="hann", center=True, length=length)
     if phase is None:
-        return librosa.griffinlim(amp, n_iter=griffin_lim_iters, n_fft=cfg.n_fft, **kw)
+        # a fixed start for the random phase: the same input gives the same waveform
+        return librosa.griffinlim(amp, n_iter=griffin_lim_iters, n_fft=cfg.n_fft, random_state=0, **kw)
     if phase.shape != logamp.shape:
         raise ValueError(f"phase {phase.shape} and log-amplitude {logamp.shape} differ in shape")
     return librosa.istft(amp * np.exp(1j * np.asarray(phase).T), n_fft=cfg.n_fft, **kw)
