@@ -54,6 +54,25 @@ def train_log_rows(run_dir: Path) -> list[dict]:
             for line in (Path(run_dir) / "train_log.jsonl").read_text().splitlines()]
 
 
+def need_programs(*programs, packages: str) -> list[str]:
+    """The path of each program (a name, or a tuple of alternative names). Where one is missing:
+    a skip naming the Debian packages that provide it, or a failure where `.ci/run` installed
+    them (VCGAN_REQUIRE_PROGRAMS=1), so that a check meant to run there cannot quietly skip."""
+    found, missing = [], []
+    for alternatives in programs:
+        names = (alternatives,) if isinstance(alternatives, str) else alternatives
+        path = next((p for p in map(shutil.which, names) if p), None)
+        found.append(path)
+        if not path:
+            missing.append(" or ".join(names))
+    if missing:
+        message = f"{', '.join(missing)} not found: apt-get install {packages}"
+        if os.environ.get("VCGAN_REQUIRE_PROGRAMS") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    return found
+
+
 def festival_split(root: Path) -> Path:
     """ROOT/train (kal_001-003) and ROOT/test (kal_004): festival speech with its segment files."""
     fixture = Path(__file__).parent / "data" / "festival"

@@ -111,9 +111,12 @@ def test_tts_pairs_on_festival_speech(festival_pairs, tmp_path):
                  "--out", str(tmp_path / "p2"), "--folds", "3", "--steps", "5", "--jobs", "1"]) == 2
 
 
-@pytest.mark.skipif(__import__("shutil").which("festival") is None, reason="needs Debian festival + festvox-kallpc16k")
 def test_festival_corpus_speaks_a_text_list_with_segments(tmp_path):
+    from conftest import need_programs
+
     from vcgan.cli import main
+
+    need_programs("festival", packages="festival festvox-kallpc16k")
 
     text = tmp_path / "t.txt"
     text.write_text("a_001|Good morning.\na_002|The red bus is late again.\n")

@@ -5,7 +5,6 @@ end-to-end run in a real headless Chromium: upload a fixture, click Convert, wai
 converted audio, screenshot."""
 import io
 import os
-import shutil
 import socket
 import threading
 import time
@@ -226,13 +225,12 @@ def test_ui_refuses_a_bad_checkpoint_before_serving(tmp_path, capsys):
 
 # ---------------------------------------------------------------- a real browser
 def _browser():
-    """Selenium driving Debian's chromium, or a skip naming what is missing."""
+    """Selenium driving Debian's chromium (where it is missing: conftest.need_programs)."""
+    from conftest import need_programs
     from selenium import webdriver  # in the test extra
 
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    driver = shutil.which("chromedriver")
-    if not chromium or not driver:
-        pytest.skip("no browser here: install Debian's chromium and chromium-driver")
+    chromium, driver = need_programs(("chromium", "chromium-browser"), "chromedriver",
+                                     packages="chromium chromium-driver")
     from selenium.webdriver.chrome.service import Service
 
     opts = webdriver.ChromeOptions()

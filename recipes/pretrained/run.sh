@@ -61,7 +61,7 @@ for name in $models; do
     IFS='|' read -r feats directions <<< "${vc_feats[$name]}"
     out=pretrained/exp/$name/$(basename "$heldout")
     echo "== $name: scored as shipped on $heldout -> $out"
-    [ -d "$heldout" ] || { echo "run.sh: $heldout not found (python recipes/heldout/make_corpus.py --which test2)" >&2; exit 1; }
+    [ -d "$heldout" ] || { echo "run.sh: $heldout not found (python recipes/heldout/make_corpus.py --which $(basename "$heldout"))" >&2; exit 1; }
     for d in $directions; do
       s=${d%%:*} t=${d##*:}
       # each test file analysed once for both systems and every target
