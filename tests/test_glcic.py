@@ -115,6 +115,26 @@ def test_a_config_that_trains_against_an_untrained_discriminator_is_refused(tmp_
         config(tmp_path, "loss.alpha=0.0004")
     with pytest.raises(ConfigError, match="config key 'data.image_size': a power of two from 16"):
         config(tmp_path, "data.image_size=24")
+    with pytest.raises(ConfigError, match="config key 'model.prefill': one of mean, harmonic, got 'zeros'"):
+        config(tmp_path, "model.prefill=zeros")
+
+
+def test_a_harmonic_prefill_network_starts_as_the_fill_and_learns_a_correction_inside_the_hole(tmp_path):
+    from vcgan.engine import Trainer
+    from image_gans.glcic.prefill import harmonic_fill
+
+    cfg, model, data = built(tmp_path, "model.prefill=harmonic", "train.steps=3")
+    batch = data.next_batch()
+    x, mask = batch["x"], batch["mask"]
+    start = model.generate(batch, 0)
+    fill = harmonic_fill(x, mask)
+    assert torch.equal(start["out"], fill.clamp(-1, 1))  # untrained: exactly the harmonic fill
+    assert torch.equal(start["composite"][mask == 0], x[mask == 0])
+    Trainer(model, data, cfg["train"], tmp_path, cfg).fit()  # phase 1: MSE only
+    after = model.generate(batch, 0)
+    moved = (after["out"] - fill).abs()
+    assert moved[(mask > 0).expand_as(x)].max() > 1e-3  # the network's correction
+    assert torch.equal(after["composite"][mask == 0], x[mask == 0])
 
 
 def test_one_step_and_exact_resume(tmp_path):
@@ -226,8 +246,8 @@ def test_cli_completes_evaluates_and_refuses_bad_input(trained, tmp_path, capsys
                  "--max-images", 40, "-o", tmp_path / "eval", "--blend", "--classifier", cls,
                  "--fashion-mnist", FMNIST]) == 0
     report = json.loads((tmp_path / "eval" / "scores.json").read_text())
-    assert list(report["systems"]) == ["mean fill", "telea", "biharmonic", "untrained network", "phase 1", "model",
-                                       "model + Poisson blending"]
+    assert list(report["systems"]) == ["mean fill", "telea", "biharmonic", "harmonic", "untrained network", "phase 1",
+                                       "model", "model + Poisson blending"]
     s = report["systems"]
     assert s["model"]["psnr"] > s["untrained network"]["psnr"] and s["model"]["psnr"] > s["mean fill"]["psnr"] - 3
     assert all(np.isfinite(v["fd"]) for v in s.values())

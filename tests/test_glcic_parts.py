@@ -11,7 +11,7 @@ import skimage
 from PIL import Image
 
 from image_gans.data import ImageDataError, load_fashion_mnist
-from image_gans.glcic.baselines import biharmonic, mean_fill, telea
+from image_gans.glcic.baselines import biharmonic, harmonic, mean_fill, telea
 from image_gans.glcic.blend import poisson_blend
 from image_gans.glcic.masks import (crop_around, free_form_mask, hole_size_range, local_size, random_hole, read_mask,
                                     rectangle_mask)
@@ -177,7 +177,7 @@ def test_baselines_keep_known_pixels_and_beat_black_and_mean_fills(astronaut, cr
     black = psnr_in_hole(mean_fill(image, mask, 0), image, hole)
     mean_psnr = psnr_in_hole(mean_fill(image, mask, mean), image, hole)
     assert mean_psnr > black
-    for fill in (telea, biharmonic):
+    for fill in (telea, biharmonic, harmonic):
         out = fill(image, hole)
         assert out.dtype == np.uint8 and out.shape == image.shape
         assert np.array_equal(out[~hole], image[~hole])
@@ -189,11 +189,36 @@ def test_baselines_on_a_grey_image(garment):
     hole = mask > 0.5
     filled = mean_fill(garment, mask, 99.6)
     assert np.all(filled[hole] == 100) and np.array_equal(filled[~hole], garment[~hole])
-    for fill in (telea, biharmonic):
+    for fill in (telea, biharmonic, harmonic):
         out = fill(garment, mask)
         assert out.shape == garment.shape and np.array_equal(out[~hole], garment[~hole])
     with pytest.raises(ValueError, match="mean has 3 values"):
         mean_fill(garment, mask, (1, 2, 3))
+
+
+def test_harmonic_fill_solves_laplace_inside_the_hole_and_keeps_the_rest():
+    import torch
+
+    from image_gans.glcic.prefill import harmonic_fill
+
+    # a plane is harmonic: the fill must reproduce it inside holes anywhere, also at the borders
+    rows, cols = np.mgrid[0:64, 0:48] / 64.0
+    plane = torch.from_numpy(np.stack([0.8 * rows - 0.5 * cols, 0.3 * cols - 0.2, -0.6 * rows + 0.1])).float()
+    masks = torch.zeros(3, 1, 64, 48)
+    masks[0, 0, 20:50, 10:30] = 1  # inside
+    masks[1, 0, 0:30, 30:48] = 1  # a corner
+    masks[2, 0, 5:15, 5:15] = masks[2, 0, 40:60, 20:44] = 1  # two holes
+    x = plane.expand(3, -1, -1, -1).clone()
+    holed = x * (1 - masks) + 5.0 * masks  # what the hole held must not matter
+    y = harmonic_fill(holed, masks)
+    assert torch.equal(y * (1 - masks), x * (1 - masks))  # known pixels exactly
+    # where a hole is surrounded by known pixels the plane is the solution
+    assert (y - x)[[0, 2]].abs().max() < 2e-3
+    # everywhere, also where the hole meets the image's edge (which reflects), each hole pixel
+    # is the average of its four neighbours: Laplace's equation
+    padded = torch.nn.functional.pad(y, (1, 1, 1, 1), mode="replicate")
+    avg = (padded[..., :-2, 1:-1] + padded[..., 2:, 1:-1] + padded[..., 1:-1, :-2] + padded[..., 1:-1, 2:]) / 4
+    assert ((avg - y) * masks).abs().max() < 2e-3
 
 
 def test_telea_without_opencv_says_what_to_install(monkeypatch, garment):

@@ -169,8 +169,14 @@ def test_glcic_recipe_all_stages_scores_glcic_beside_its_phase_1_and_the_classic
         assert len(list((exp / "completions" / m).glob("*.png"))) == 4
     report = json.loads((exp / "eval_test" / "scores.json").read_text())
     assert {"model", "model + Poisson blending", "phase 1 (MSE only)", "mean fill", "telea", "biharmonic",
-            "untrained network"} <= set(report["systems"])
+            "harmonic", "untrained network"} <= set(report["systems"])
     assert (exp / "eval_test" / "grid.png").is_file()
+    # new held-out holes for a second reading of the test images, beside the first report
+    _run(script, "--data", "fashion_mnist", "--root", str(subset), "--classifier", str(tmp_path / "cls.pt"),
+         "--tag", "t", "--stage", "4", "--mask-seed", "7")
+    again = json.loads((exp / "eval_test_seed7" / "scores.json").read_text())
+    assert again["mask_seed"] == 7 and report["mask_seed"] == 2017
+    assert again["systems"]["biharmonic"]["psnr"] != report["systems"]["biharmonic"]["psnr"]
 
 
 def test_wavecyclegan_recipe_trains_filters_and_evaluates_on_given_unpaired_data(tmp_path, demo_corpus):

@@ -122,7 +122,8 @@ def _evaluate_completion(a, first):
     others = {name: _load(c, "complete", "evaluate-images") for name, c in zip(names[1:], a.checkpoint[1:])}
     classifier = _fashion_mnist_classifier(a.classifier, a.fashion_mnist) if a.classifier or a.fashion_mnist else None
     evaluate_completion(first, a.output, others, split=a.split, max_images=a.max_images or 2000,
-                        classifier=classifier, blend=a.blend)
+                        classifier=classifier, blend=a.blend,
+                        **({"seed": a.mask_seed} if a.mask_seed is not None else {}))
     print((Path(a.output) / "scores.md").read_text())
     print(f"wrote {a.output}/scores.json, scores.md and grid.png")
 
@@ -133,8 +134,8 @@ def _evaluate_images(a):
         return _evaluate_generators(a, model)
     if model.family.applies == "complete":
         return _evaluate_completion(a, model)
-    if a.split != "test" or a.blend:
-        raise VcganError("--split and --blend are options of completion checkpoints")
+    if a.split != "test" or a.blend or a.mask_seed is not None:
+        raise VcganError("--split, --blend and --mask-seed are options of completion checkpoints")
     if len(a.checkpoint) > 1:
         raise VcganError("evaluate-images: one translation checkpoint at a time (several --checkpoint: generators)")
     classifier = ((lambda: _fashion_mnist_classifier(a.classifier, a.fashion_mnist))
@@ -440,6 +441,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--split", choices=("test", "dev"), default="test",
                    help="completion: dev while choosing settings, test to report (default)")
     s.add_argument("--blend", action="store_true", help="completion: also score the model with Poisson blending")
+    s.add_argument("--mask-seed", type=int, help="completion: the seed the held-out holes are drawn from "
+                   "(default 2017; a new seed gives new holes when the held-out images have been read before)")
     s.add_argument("--samples", type=int, default=5000, help="generators: samples per system (default 5000)")
     s.add_argument("-o", "--output", required=True)
     s.add_argument("--classifier", help="Fashion-MNIST models: a classifier checkpoint (default: the cached one, trained "

@@ -48,3 +48,17 @@ def biharmonic(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
     filled = inpaint_biharmonic(image.astype(np.float64) / 255, hole, channel_axis=-1 if image.ndim == 3 else None)
     filled = np.clip(np.rint(filled * 255), 0, 255).astype(np.uint8)
     return np.where(hole[..., None] if image.ndim == 3 else hole, filled, image)
+
+
+def harmonic(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The membrane (harmonic) interpolation of the hole's surroundings: each hole pixel the
+    average of its four neighbours (what ``model.prefill: harmonic`` starts from)."""
+    import torch
+
+    from ..data import to_tensor, to_uint8
+    from .prefill import harmonic_fill
+
+    hole = _hole(image, mask)
+    x = to_tensor(image)[None]
+    filled = to_uint8(harmonic_fill(x, torch.from_numpy(hole.astype(np.float32))[None, None])[0])
+    return np.where(hole[..., None] if image.ndim == 3 else hole, filled.reshape(image.shape), image)

@@ -58,7 +58,9 @@ class Completer(InferenceModel):
         s = self.image["size"]
         return {"completes": f"{self.channels}-channel images (trained on {s}x{s}, holes a quarter to a half of the "
                              "side); any size, any mask",
-                "fill": ", ".join(f"{v:+.3f}" for v in self.meta["fill"])}
+                "fill": "harmonic interpolation of the hole's surroundings, corrected by the network"
+                if self.meta["model"].get("prefill") == "harmonic"
+                else "the training mean " + ", ".join(f"{v:+.3f}" for v in self.meta["fill"])}
 
     @torch.no_grad()
     def complete(self, x: torch.Tensor, mask: torch.Tensor, batch: int = 64, raw: bool = False) -> torch.Tensor:

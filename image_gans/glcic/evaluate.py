@@ -17,6 +17,7 @@ from ..data import center_crop, to_tensor
 from ..grid import save_grid
 from .complete import Completer, as_uint8
 from .masks import random_hole
+from .prefill import harmonic_fill
 
 MASK_SEED = 2017  # the evaluation holes; training draws its holes from the run's own stream
 
@@ -98,6 +99,8 @@ def evaluate_completion(model: Completer, out_dir, others: dict | None = None, s
     timed("mean fill", lambda: np.stack([baselines.mean_fill(im, mk, fill) for im, mk in zip(images, masks)]))
     timed("telea", lambda: np.stack([baselines.telea(im, mk) for im, mk in zip(images, masks)]))
     timed("biharmonic", lambda: np.stack([baselines.biharmonic(im, mk) for im, mk in zip(images, masks)]))
+    timed("harmonic", lambda: as_uint8(torch.cat([harmonic_fill(x[i:i + 256], m[i:i + 256])
+                                                  for i in range(0, len(x), 256)])))  # batched: one image is ms
     untrained = Completer(model.path, model.checkpoint, model.family, untrained=True)
     timed("untrained network", lambda: as_uint8(untrained.complete(x, m)))
     for name, other in (others or {}).items():

@@ -22,6 +22,7 @@ from ..grid import make_grid
 from ..photos import PhotoCrops, load_photos, tiles
 from .masks import hole_size_range, local_size, random_hole
 from .networks import CompletionNetwork, ContextDiscriminator
+from .prefill import PREFILLS, harmonic_fill
 
 LAYOUTS = ("fashion_mnist", "photos", "folder")
 DATA_DEFAULTS = {
@@ -39,6 +40,8 @@ MODEL_DEFAULTS = {
     "d_width": 64,  # discriminators' first conv (doubling per layer up to d_max_width); paper 64
     "d_max_width": 512,
     "d_fc": 1024,  # each branch's fully connected output; paper 1024
+    "prefill": "mean",  # the hole before the network sees it: mean (the paper) | harmonic (and the network
+                        # learns a correction of it; docs/design.md)
 }
 LOSS_DEFAULTS = {
     "alpha": [[0, 0.0], ["20%", 0.0004]],  # the adversarial weight; paper 0.0004 from phase 3 on
@@ -70,7 +73,12 @@ class Completion(GeneratorDiscriminatorModel):
     def __init__(self, image: dict, model: dict, loss: dict, fill, sample_batch: dict | None = None):
         super().__init__()
         c, size = image["channels"], image["size"]
-        self.generators = torch.nn.ModuleDict({"g": CompletionNetwork(c, size, model["width"])})
+        model = {"prefill": "mean", **model}  # checkpoints from before the option
+        if model["prefill"] not in PREFILLS:
+            raise ConfigError(f"config key 'model.prefill': one of {', '.join(PREFILLS)}, got {model['prefill']!r}")
+        self.prefill = model["prefill"]
+        self.generators = torch.nn.ModuleDict({"g": CompletionNetwork(
+            c, size, model["width"], residual=self.prefill == "harmonic")})
         self.discriminators = torch.nn.ModuleDict({"d": ContextDiscriminator(
             c, size, local_size(size), model["d_width"], model["d_fc"], model["d_max_width"])})
         self.register_buffer("fill", torch.as_tensor(fill, dtype=torch.float32).reshape(1, c, 1, 1))
@@ -86,7 +94,10 @@ class Completion(GeneratorDiscriminatorModel):
     def complete(self, x: torch.Tensor, mask: torch.Tensor) -> dict:
         """The completion network's output and the composite of ``x`` with it."""
         g = self.generators["g"]
-        filled = x * (1 - mask) + self.fill.to(x.dtype) * mask
+        if self.prefill == "harmonic":
+            filled = harmonic_fill(x, mask).to(x.dtype)
+        else:
+            filled = x * (1 - mask) + self.fill.to(x.dtype) * mask
         out = g(filled, mask)
         return {"out": out, "composite": x * (1 - mask) + out * mask}
 
@@ -239,6 +250,8 @@ def check(cfg: dict) -> None:
         raise ConfigError(f"config key 'data.image_size': a power of two from 16 (e.g. 32, 64, 256), got {size}")
     if data["layout"] not in LAYOUTS:
         raise ConfigError(f"config key 'data.layout': unknown layout {data['layout']!r}; choose from {', '.join(LAYOUTS)}")
+    if cfg["model"]["prefill"] not in PREFILLS:
+        raise ConfigError(f"config key 'model.prefill': one of {', '.join(PREFILLS)}, got {cfg['model']['prefill']!r}")
     alpha = Schedule(cfg["loss"]["alpha"], "config key 'loss.alpha'")
     d_every = Schedule(train["optim"]["d"]["every"], "config key 'train.optim.d.every'")
     # the completion network must not learn from a discriminator that has not trained yet

@@ -27,12 +27,16 @@ def deconv_bn(c_in: int, c_out: int) -> nn.Sequential:
 
 
 class CompletionNetwork(nn.Module):
-    """Input: the image with its hole filled by the training mean and the mask as one more
-    channel; output: a full image in [-1, 1] (the paper's sigmoid output, rescaled). ``width``
-    is the paper's 64 (first layer; 2x and 4x after the downsamplings)."""
+    """Input: the image with its hole filled (by the training mean in the paper) and the mask
+    as one more channel; output: a full image in [-1, 1] (the paper's sigmoid output,
+    rescaled). ``width`` is the paper's 64 (first layer; 2x and 4x after the downsamplings).
+    ``residual``: the output is the filled input plus the last layer's output, clipped to
+    [-1, 1], that layer starting at zero (the network learns a correction of a harmonic
+    prefill and starts as that prefill)."""
 
-    def __init__(self, channels: int, size: int, width: int = 64):
+    def __init__(self, channels: int, size: int, width: int = 64, residual: bool = False):
         super().__init__()
+        self.residual = residual
         w1, w2, w4 = width, 2 * width, 4 * width
         self.dilations = dilations(size // 4)
         self.net = nn.Sequential(
@@ -45,9 +49,15 @@ class CompletionNetwork(nn.Module):
             deconv_bn(w2, w1), conv_bn(w1, w1 // 2, 3),
             nn.Conv2d(w1 // 2, channels, 3, 1, 1),
         )
+        if residual:
+            nn.init.zeros_(self.net[-1].weight)
+            nn.init.zeros_(self.net[-1].bias)
 
     def forward(self, x_filled: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        return 2.0 * torch.sigmoid(self.net(torch.cat([x_filled, mask], 1))) - 1.0
+        y = self.net(torch.cat([x_filled, mask], 1))
+        if self.residual:
+            return (x_filled + y).clamp(-1.0, 1.0)
+        return 2.0 * torch.sigmoid(y) - 1.0
 
 
 class Branch(nn.Module):

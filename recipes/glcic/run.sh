@@ -9,6 +9,8 @@
 #   ./run.sh                                   # Fashion-MNIST 32 px, then the wheels' photos 64 px
 #   ./run.sh --data photos                     # one of them
 #   ./run.sh --stage 4 --split dev             # score the development split (choosing settings)
+#   ./run.sh --stage 4 --mask-seed 7           # new held-out holes (-> eval_test_seed7) once the test
+#                                              # images have been read with the default ones
 #   ./run.sh --data folder --root /data/places --conf conf/glcic_paper.yaml   # any folder (root/test/ to score)
 #   ./run.sh --stage 2 -- train.max_minutes=60 # train again, config overrides after --
 set -euo pipefail
@@ -21,6 +23,7 @@ data=both             # fashion_mnist | photos | both | folder
 conf=""               # default: conf/glcic_<data>.yaml
 root=""               # fashion_mnist: empty finds Debian's package; folder: the image folder
 split=test            # stage 4: test (report) | dev (choose settings)
+mask_seed=""          # stage 4: the held-out holes' seed (empty: 2017)
 tag=""
 classifier=$HOME/.cache/vcgan/fashion_mnist_classifier.pt
 
@@ -98,14 +101,15 @@ PY
   fi
 
   if stage_on 4; then
-    echo "== stage 4: evaluate ($split) -> $expdir/eval_$split"
+    evaldir=$expdir/eval_$split${mask_seed:+_seed$mask_seed}
+    echo "== stage 4: evaluate ($split${mask_seed:+, holes of seed $mask_seed}) -> $evaldir"
     phase1=$(ls "$expdir"/train/checkpoints/phase_end_*.pt 2>/dev/null | head -n 1 || true)
     checkpoints=(--checkpoint "$ckpt") names=glcic
     [ -n "$phase1" ] && { checkpoints+=(--checkpoint "$phase1"); names+=",phase 1 (MSE only)"; }
     cls_args=()
     [ "$d" = fashion_mnist ] && cls_args=(--classifier "$classifier" ${root:+--fashion-mnist "$root"})
     vcgan evaluate-images "${checkpoints[@]}" --names "$names" --split "$split" --blend \
-      -o "$expdir/eval_$split" "${cls_args[@]}"
+      ${mask_seed:+--mask-seed "$mask_seed"} -o "$evaldir" "${cls_args[@]}"
   fi
 done
 exit
