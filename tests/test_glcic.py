@@ -12,7 +12,7 @@ from PIL import Image
 
 from image_gans.glcic.masks import free_form_mask, rectangle_mask
 from image_gans.glcic.networks import dilations, local_crops
-from vcgan.errors import CheckpointError, ConfigError, VcganError
+from vcgan.errors import ConfigError, VcganError
 from conftest import train_log_rows
 
 FMNIST = Path(__file__).parent / "data" / "fashion-mnist"
@@ -68,6 +68,7 @@ def test_discriminators_see_the_composite_and_the_loss_counts_hole_pixels_only(t
 
 def test_the_local_crop_holds_the_whole_hole_also_at_the_borders(tmp_path):
     _, model, data = built(tmp_path, "data.batch_size=64")
+    at_border = torch.zeros(4, dtype=torch.long)  # holes touching the top, bottom, left, right edge
     for _ in range(4):
         batch = data.next_batch()
         side = model.discriminators["d"].local_size
@@ -76,7 +77,9 @@ def test_the_local_crop_holds_the_whole_hole_also_at_the_borders(tmp_path):
         x = batch["x"]
         i, (t, left) = 0, batch["crop"][0].tolist()
         assert torch.equal(local_crops(x, batch["crop"], side)[i], x[i, :, t:t + side, left:left + side])
-    rows = batch["mask"].amax(3)[:, 0]  # (n, h): which rows hold the hole
+        rows, cols = batch["mask"].amax(3)[:, 0], batch["mask"].amax(2)[:, 0]  # (n, h), (n, w): the hole's extent
+        at_border += torch.stack([rows[:, 0], rows[:, -1], cols[:, 0], cols[:, -1]]).sum(1).long()
+    assert (at_border > 0).all(), at_border  # the crops above included holes at every edge
     assert dilations(8) == (2, 4, 4, 4) and dilations(64) == (2, 4, 8, 16)
 
 
