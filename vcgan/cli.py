@@ -122,8 +122,7 @@ def _evaluate_completion(a, first):
     others = {name: _load(c, "complete", "evaluate-images") for name, c in zip(names[1:], a.checkpoint[1:])}
     classifier = _fashion_mnist_classifier(a.classifier, a.fashion_mnist) if a.classifier or a.fashion_mnist else None
     evaluate_completion(first, a.output, others, split=a.split, max_images=a.max_images or 2000,
-                        classifier=classifier, blend=a.blend,
-                        **({"seed": a.mask_seed} if a.mask_seed is not None else {}))
+                        classifier=classifier, blend=a.blend, seed=a.mask_seed)
     print((Path(a.output) / "scores.md").read_text())
     print(f"wrote {a.output}/scores.json, scores.md and grid.png")
 

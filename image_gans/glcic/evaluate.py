@@ -69,10 +69,10 @@ def classifier_for(model: Completer, retrain: bool = False):
 
 def evaluate_completion(model: Completer, out_dir, others: dict | None = None, split: str = "test",
                         max_images: int | None = 2000, classifier=None, blend: bool = False,
-                        seed: int = MASK_SEED) -> dict:
+                        seed: int | None = None) -> dict:
     """Scores of ``model`` and the baselines on ``split`` (``test``, or ``dev`` while choosing
-    settings); ``others``: name -> Completer (e.g. the end of phase 1). Writes scores.json,
-    scores.md and grid.png under ``out_dir``."""
+    settings); ``others``: name -> Completer (e.g. the end of phase 1); ``seed``: the held-out
+    holes' (None: ``MASK_SEED``). Writes scores.json, scores.md and grid.png under ``out_dir``."""
     from ..metrics import fd_interval, features, fid
     from . import baselines
     from .family import load_split
@@ -85,6 +85,7 @@ def evaluate_completion(model: Completer, out_dir, others: dict | None = None, s
     size = model.image["size"]
     if images.shape[1] != size:
         raise VcganError(f"{split} images are {images.shape[1]} px, the model was trained on {size} px")
+    seed = MASK_SEED if seed is None else seed
     masks = held_out_masks(len(images), size, seed)
     x = torch.stack([to_tensor(im) for im in images])
     m = torch.from_numpy(masks)[:, None]

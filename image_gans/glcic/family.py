@@ -73,10 +73,7 @@ class Completion(GeneratorDiscriminatorModel):
     def __init__(self, image: dict, model: dict, loss: dict, fill, sample_batch: dict | None = None):
         super().__init__()
         c, size = image["channels"], image["size"]
-        model = {"prefill": "mean", **model}  # checkpoints from before the option
-        if model["prefill"] not in PREFILLS:
-            raise ConfigError(f"config key 'model.prefill': one of {', '.join(PREFILLS)}, got {model['prefill']!r}")
-        self.prefill = model["prefill"]
+        self.prefill = model.get("prefill", "mean")  # checked by check(); "mean" in checkpoints from before the option
         self.generators = torch.nn.ModuleDict({"g": CompletionNetwork(
             c, size, model["width"], residual=self.prefill == "harmonic")})
         self.discriminators = torch.nn.ModuleDict({"d": ContextDiscriminator(
