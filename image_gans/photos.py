@@ -14,13 +14,14 @@ import numpy as np
 from .data import ImageDataError
 
 # grey photos are repeated to RGB; synthetic images (colour charts, logos, text, silhouettes) are left out
+# (chelsea and flower were the test photos of the first reports: read there, they are now
+# development photos, and two training photos became the test photos; docs/results.md)
 PHOTO_SPLITS = {
-    "train": ("skimage:astronaut.png", "skimage:coffee.png", "skimage:hubble_deep_field.jpg", "skimage:ihc.png",
+    "train": ("skimage:astronaut.png", "skimage:hubble_deep_field.jpg", "skimage:ihc.png",
               "skimage:motorcycle_left.png", "skimage:motorcycle_right.png", "skimage:retina.jpg",
-              "sklearn:china.jpg", "skimage:camera.png", "skimage:brick.png", "skimage:grass.png",
-              "skimage:moon.png", "skimage:cell.png"),
-    "dev": ("skimage:rocket.jpg", "skimage:gravel.png", "skimage:coins.png"),
-    "test": ("skimage:chelsea.png", "sklearn:flower.jpg"),
+              "skimage:camera.png", "skimage:brick.png", "skimage:grass.png", "skimage:moon.png", "skimage:cell.png"),
+    "dev": ("skimage:rocket.jpg", "skimage:gravel.png", "skimage:coins.png", "skimage:chelsea.png", "sklearn:flower.jpg"),
+    "test": ("skimage:coffee.png", "sklearn:china.jpg"),
 }
 
 

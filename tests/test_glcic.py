@@ -118,20 +118,23 @@ def test_a_config_that_trains_against_an_untrained_discriminator_is_refused(tmp_
         config(tmp_path, "loss.alpha=0.0004")
     with pytest.raises(ConfigError, match="config key 'data.image_size': a power of two from 16"):
         config(tmp_path, "data.image_size=24")
-    with pytest.raises(ConfigError, match="config key 'model.prefill': one of mean, harmonic, got 'zeros'"):
+    with pytest.raises(ConfigError, match="config key 'model.prefill': one of mean, harmonic, biharmonic, biharmonic\\+harmonic, got 'zeros'"):
         config(tmp_path, "model.prefill=zeros")
 
 
-def test_a_harmonic_prefill_network_starts_as_the_fill_and_learns_a_correction_inside_the_hole(tmp_path):
+@pytest.mark.parametrize("prefill", ["harmonic", "biharmonic+harmonic"])
+def test_a_prefilled_network_starts_as_the_fill_and_learns_a_correction_inside_the_hole(tmp_path, prefill):
     from vcgan.engine import Trainer
-    from image_gans.glcic.prefill import harmonic_fill
+    from image_gans.glcic.prefill import biharmonic_fill, harmonic_fill
 
-    cfg, model, data = built(tmp_path, "model.prefill=harmonic", "train.steps=3")
+    cfg, model, data = built(tmp_path, f"model.prefill={prefill}", "train.steps=3")
+    # grey images: with two fills the network sees both and the mask, 3 input channels
+    assert model.generators["g"].net[0][0].in_channels == len(prefill.split("+")) + 1
     batch = data.next_batch()
     x, mask = batch["x"], batch["mask"]
     start = model.generate(batch, 0)
-    fill = harmonic_fill(x, mask)
-    assert torch.equal(start["out"], fill.clamp(-1, 1))  # untrained: exactly the harmonic fill
+    fill = (harmonic_fill if prefill == "harmonic" else biharmonic_fill)(x, mask)
+    assert torch.equal(start["out"], fill.clamp(-1, 1))  # untrained: exactly the (first) fill
     assert torch.equal(start["composite"][mask == 0], x[mask == 0])
     Trainer(model, data, cfg["train"], tmp_path, cfg).fit()  # phase 1: MSE only
     after = model.generate(batch, 0)

@@ -17,6 +17,14 @@ from .masks import read_mask
 BLENDS = ("none", "poisson")
 
 
+FILL_WORDS = {
+    "harmonic": "harmonic interpolation of the hole's surroundings, corrected by the network",
+    "biharmonic": "biharmonic interpolation of the hole's surroundings, corrected by the network",
+    "biharmonic+harmonic": "biharmonic interpolation of the hole's surroundings, corrected by the network, "
+                           "which also sees the harmonic one",
+}
+
+
 class Completer(InferenceModel):
     """Fills holes: ``complete(x, mask)`` with ``x`` (n, c, h, w) in [-1, 1] and ``mask``
     (n, 1, h, w), 1 inside the holes; pixels outside the holes come back unchanged. Any size:
@@ -58,9 +66,8 @@ class Completer(InferenceModel):
         s = self.image["size"]
         return {"completes": f"{self.channels}-channel images (trained on {s}x{s}, holes a quarter to a half of the "
                              "side); any size, any mask",
-                "fill": "harmonic interpolation of the hole's surroundings, corrected by the network"
-                if self.meta["model"].get("prefill") == "harmonic"
-                else "the training mean " + ", ".join(f"{v:+.3f}" for v in self.meta["fill"])}
+                "fill": FILL_WORDS.get(self.meta["model"].get("prefill", "mean"))
+                or "the training mean " + ", ".join(f"{v:+.3f}" for v in self.meta["fill"])}
 
     @torch.no_grad()
     def complete(self, x: torch.Tensor, mask: torch.Tensor, batch: int = 64, raw: bool = False) -> torch.Tensor:

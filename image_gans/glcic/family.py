@@ -22,7 +22,7 @@ from ..grid import make_grid
 from ..photos import PhotoCrops, load_photos, tiles
 from .masks import hole_size_range, local_size, random_hole
 from .networks import CompletionNetwork, ContextDiscriminator
-from .prefill import PREFILLS, harmonic_fill
+from .prefill import PREFILLS, prefill_inputs
 
 LAYOUTS = ("fashion_mnist", "photos", "folder")
 DATA_DEFAULTS = {
@@ -40,8 +40,9 @@ MODEL_DEFAULTS = {
     "d_width": 64,  # discriminators' first conv (doubling per layer up to d_max_width); paper 64
     "d_max_width": 512,
     "d_fc": 1024,  # each branch's fully connected output; paper 1024
-    "prefill": "mean",  # the hole before the network sees it: mean (the paper) | harmonic (and the network
-                        # learns a correction of it; docs/design.md)
+    "prefill": "mean",  # the hole before the network sees it: mean (the paper) | harmonic | biharmonic (and
+                        # the network learns a correction of that fill) | biharmonic+harmonic (a correction of
+                        # the biharmonic fill, the harmonic one a second input); docs/design.md
 }
 LOSS_DEFAULTS = {
     "alpha": [[0, 0.0], ["20%", 0.0004]],  # the adversarial weight; paper 0.0004 from phase 3 on
@@ -75,7 +76,7 @@ class Completion(GeneratorDiscriminatorModel):
         c, size = image["channels"], image["size"]
         self.prefill = model.get("prefill", "mean")  # checked by check(); "mean" in checkpoints from before the option
         self.generators = torch.nn.ModuleDict({"g": CompletionNetwork(
-            c, size, model["width"], residual=self.prefill == "harmonic")})
+            c, size, model["width"], residual=self.prefill != "mean", fills=len(self.prefill.split("+")))})
         self.discriminators = torch.nn.ModuleDict({"d": ContextDiscriminator(
             c, size, local_size(size), model["d_width"], model["d_fc"], model["d_max_width"])})
         self.register_buffer("fill", torch.as_tensor(fill, dtype=torch.float32).reshape(1, c, 1, 1))
@@ -91,11 +92,8 @@ class Completion(GeneratorDiscriminatorModel):
     def complete(self, x: torch.Tensor, mask: torch.Tensor) -> dict:
         """The completion network's output and the composite of ``x`` with it."""
         g = self.generators["g"]
-        if self.prefill == "harmonic":
-            filled = harmonic_fill(x, mask).to(x.dtype)
-        else:
-            filled = x * (1 - mask) + self.fill.to(x.dtype) * mask
-        out = g(filled, mask)
+        filled, *more = prefill_inputs(self.prefill, x, mask, self.fill)
+        out = g(filled, mask, *more)
         return {"out": out, "composite": x * (1 - mask) + out * mask}
 
     def generate(self, batch, step):

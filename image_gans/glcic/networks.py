@@ -32,15 +32,17 @@ class CompletionNetwork(nn.Module):
     rescaled). ``width`` is the paper's 64 (first layer; 2x and 4x after the downsamplings).
     ``residual``: the output is the filled input plus the last layer's output, clipped to
     [-1, 1], that layer starting at zero (the network learns a correction of a harmonic
-    prefill and starts as that prefill)."""
+    prefill and starts as that prefill). ``fills``: how many filled images it sees (the first
+    is the one its output corrects; a second, e.g. the harmonic fill beside the biharmonic,
+    is one more input)."""
 
-    def __init__(self, channels: int, size: int, width: int = 64, residual: bool = False):
+    def __init__(self, channels: int, size: int, width: int = 64, residual: bool = False, fills: int = 1):
         super().__init__()
-        self.residual = residual
+        self.residual, self.fills = residual, fills
         w1, w2, w4 = width, 2 * width, 4 * width
         self.dilations = dilations(size // 4)
         self.net = nn.Sequential(
-            conv_bn(channels + 1, w1, 5),
+            conv_bn(fills * channels + 1, w1, 5),
             conv_bn(w1, w2, 3, 2), conv_bn(w2, w2, 3),
             conv_bn(w2, w4, 3, 2), conv_bn(w4, w4, 3), conv_bn(w4, w4, 3),
             *[conv_bn(w4, w4, 3, dilation=d) for d in self.dilations],
@@ -53,8 +55,10 @@ class CompletionNetwork(nn.Module):
             nn.init.zeros_(self.net[-1].weight)
             nn.init.zeros_(self.net[-1].bias)
 
-    def forward(self, x_filled: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        y = self.net(torch.cat([x_filled, mask], 1))
+    def forward(self, x_filled: torch.Tensor, mask: torch.Tensor, *more_fills: torch.Tensor) -> torch.Tensor:
+        if len(more_fills) != self.fills - 1:
+            raise ValueError(f"the completion network sees {self.fills} filled images, got {1 + len(more_fills)}")
+        y = self.net(torch.cat([x_filled, *more_fills, mask], 1))
         if self.residual:
             return (x_filled + y).clamp(-1.0, 1.0)
         return 2.0 * torch.sigmoid(y) - 1.0
