@@ -143,6 +143,26 @@ def test_a_prefilled_network_starts_as_the_fill_and_learns_a_correction_inside_t
     assert torch.equal(after["composite"][mask == 0], x[mask == 0])
 
 
+def test_a_gate_between_two_fills_starts_near_the_first_and_is_learned(tmp_path):
+    from vcgan.engine import Trainer
+    from image_gans.glcic.prefill import biharmonic_fill, harmonic_fill
+
+    with pytest.raises(ConfigError, match="config key 'model.gate': weighs two fills, so it needs model.prefill: "
+                                          "biharmonic\\+harmonic, got 'harmonic'"):
+        config(tmp_path, "model.prefill=harmonic", "model.gate=true")
+    cfg, model, data = built(tmp_path, "model.prefill=biharmonic+harmonic", "model.gate=true", "train.steps=3")
+    batch = data.next_batch()
+    x, mask = batch["x"], batch["mask"]
+    bi, harm = biharmonic_fill(x, mask), harmonic_fill(x, mask)
+    start = model.generate(batch, 0)["out"]
+    # untrained: 5% of the way from the biharmonic towards the harmonic fill, everywhere
+    assert torch.allclose(start, (bi + torch.sigmoid(torch.tensor(-3.0)) * (harm - bi)).clamp(-1, 1), atol=1e-5)
+    last = model.generators["g"].net[-1]
+    gate_before = last.bias[1:].detach().clone()
+    Trainer(model, data, cfg["train"], tmp_path, cfg).fit()  # phase 1: MSE only
+    assert not torch.equal(last.bias[1:], gate_before) and last.weight[1:].abs().max() > 0
+
+
 def test_one_step_and_exact_resume(tmp_path):
     from vcgan.engine import Trainer
 

@@ -43,6 +43,7 @@ MODEL_DEFAULTS = {
     "prefill": "mean",  # the hole before the network sees it: mean (the paper) | harmonic | biharmonic (and
                         # the network learns a correction of that fill) | biharmonic+harmonic (a correction of
                         # the biharmonic fill, the harmonic one a second input); docs/design.md
+    "gate": False,  # with biharmonic+harmonic: a per-pixel weight between the two fills, learned (docs/design.md)
 }
 LOSS_DEFAULTS = {
     "alpha": [[0, 0.0], ["20%", 0.0004]],  # the adversarial weight; paper 0.0004 from phase 3 on
@@ -76,7 +77,8 @@ class Completion(GeneratorDiscriminatorModel):
         c, size = image["channels"], image["size"]
         self.prefill = model.get("prefill", "mean")  # checked by check(); "mean" in checkpoints from before the option
         self.generators = torch.nn.ModuleDict({"g": CompletionNetwork(
-            c, size, model["width"], residual=self.prefill != "mean", fills=len(self.prefill.split("+")))})
+            c, size, model["width"], residual=self.prefill != "mean", fills=len(self.prefill.split("+")),
+            gate=bool(model.get("gate", False)))})
         self.discriminators = torch.nn.ModuleDict({"d": ContextDiscriminator(
             c, size, local_size(size), model["d_width"], model["d_fc"], model["d_max_width"])})
         self.register_buffer("fill", torch.as_tensor(fill, dtype=torch.float32).reshape(1, c, 1, 1))
@@ -247,6 +249,9 @@ def check(cfg: dict) -> None:
         raise ConfigError(f"config key 'data.layout': unknown layout {data['layout']!r}; choose from {', '.join(LAYOUTS)}")
     if cfg["model"]["prefill"] not in PREFILLS:
         raise ConfigError(f"config key 'model.prefill': one of {', '.join(PREFILLS)}, got {cfg['model']['prefill']!r}")
+    if cfg["model"]["gate"] and cfg["model"]["prefill"] != "biharmonic+harmonic":
+        raise ConfigError(f"config key 'model.gate': weighs two fills, so it needs model.prefill: biharmonic+harmonic, "
+                          f"got {cfg['model']['prefill']!r}")
     alpha = Schedule(cfg["loss"]["alpha"], "config key 'loss.alpha'")
     d_every = Schedule(train["optim"]["d"]["every"], "config key 'train.optim.d.every'")
     # the completion network must not learn from a discriminator that has not trained yet

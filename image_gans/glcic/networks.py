@@ -34,11 +34,16 @@ class CompletionNetwork(nn.Module):
     [-1, 1], that layer starting at zero (the network learns a correction of a harmonic
     prefill and starts as that prefill). ``fills``: how many filled images it sees (the first
     is the one its output corrects; a second, e.g. the harmonic fill beside the biharmonic,
-    is one more input)."""
+    is one more input). ``gate`` (with two fills): one more output channel, a per-pixel weight
+    sigmoid(g) that moves the output from the first fill towards the second, starting near
+    the first (sigmoid(-3) = 0.05)."""
 
-    def __init__(self, channels: int, size: int, width: int = 64, residual: bool = False, fills: int = 1):
+    def __init__(self, channels: int, size: int, width: int = 64, residual: bool = False, fills: int = 1,
+                 gate: bool = False):
         super().__init__()
-        self.residual, self.fills = residual, fills
+        if gate and (fills != 2 or not residual):
+            raise ValueError("a gate between fills needs two fills and a residual output")
+        self.residual, self.fills, self.gate = residual, fills, gate
         w1, w2, w4 = width, 2 * width, 4 * width
         self.dilations = dilations(size // 4)
         self.net = nn.Sequential(
@@ -49,16 +54,22 @@ class CompletionNetwork(nn.Module):
             conv_bn(w4, w4, 3), conv_bn(w4, w4, 3),
             deconv_bn(w4, w2), conv_bn(w2, w2, 3),
             deconv_bn(w2, w1), conv_bn(w1, w1 // 2, 3),
-            nn.Conv2d(w1 // 2, channels, 3, 1, 1),
+            nn.Conv2d(w1 // 2, channels + int(gate), 3, 1, 1),
         )
         if residual:
             nn.init.zeros_(self.net[-1].weight)
             nn.init.zeros_(self.net[-1].bias)
+        if gate:
+            nn.init.constant_(self.net[-1].bias[channels:], -3.0)
 
     def forward(self, x_filled: torch.Tensor, mask: torch.Tensor, *more_fills: torch.Tensor) -> torch.Tensor:
         if len(more_fills) != self.fills - 1:
             raise ValueError(f"the completion network sees {self.fills} filled images, got {1 + len(more_fills)}")
         y = self.net(torch.cat([x_filled, *more_fills, mask], 1))
+        if self.gate:
+            c = x_filled.shape[1]
+            x_filled = x_filled + torch.sigmoid(y[:, c:]) * (more_fills[0] - x_filled)
+            y = y[:, :c]
         if self.residual:
             return (x_filled + y).clamp(-1.0, 1.0)
         return 2.0 * torch.sigmoid(y) - 1.0
