@@ -64,7 +64,7 @@ def _windows(mask: torch.Tensor, margin: int = 2):
     """Per image, the corner of one square window (the same side for the whole batch) that
     holds its hole and ``margin`` pixels around it, kept inside the image: what the thin-plate
     solve needs to see (its stencil reaches two pixels)."""
-    n, _, h, w = mask.shape
+    h, w = mask.shape[-2:]
     hole = mask[:, 0] > 0.5
 
     def span(any_along: torch.Tensor, length: int):
@@ -86,7 +86,8 @@ def _windows(mask: torch.Tensor, margin: int = 2):
 
 
 @torch.no_grad()
-def biharmonic_fill(x: torch.Tensor, mask: torch.Tensor, iters: int | None = None) -> torch.Tensor:
+def biharmonic_fill(x: torch.Tensor, mask: torch.Tensor, iters: int | None = None,
+                    harmonic: torch.Tensor | None = None) -> torch.Tensor:
     """``x`` (n, c, h, w) with the pixels where ``mask`` (n, 1, h, w) is 1 replaced by the
     thin-plate (biharmonic) interpolation of the known pixels: the fill that minimises the
     summed squared Laplacian, what ``skimage.restoration.inpaint_biharmonic`` computes. Solved
@@ -96,7 +97,8 @@ def biharmonic_fill(x: torch.Tensor, mask: torch.Tensor, iters: int | None = Non
     two pixels (within about one grey level of the converged fill on average: a slightly
     smoother fill), so that an image's fill does not depend on the rest of its batch. Known
     pixels come back exactly; float32, outside autocast; about 7 ms per 64-px image with a hole
-    of a quarter to a half of its side."""
+    of a quarter to a half of its side. ``harmonic``: ``harmonic_fill(x, mask)`` where the
+    caller has it already (the starting point)."""
     with torch.autocast(x.device.type, enabled=False):
         x = x.float()
         if not bool((mask > 0.5).any()):
@@ -104,7 +106,8 @@ def biharmonic_fill(x: torch.Tensor, mask: torch.Tensor, iters: int | None = Non
         rows, cols, sides = _windows(mask)
         steps = (3 * sides if iters is None else torch.full_like(sides, iters)).view(-1, 1, 1, 1)
         batch = torch.arange(x.shape[0], device=x.device)[:, None, None]
-        u = harmonic_fill(x, mask).permute(0, 2, 3, 1)[batch, rows, cols].permute(0, 3, 1, 2)
+        start = harmonic_fill(x, mask) if harmonic is None else harmonic.float()
+        u = start.permute(0, 2, 3, 1)[batch, rows, cols].permute(0, 3, 1, 2)
         mw = mask.float().permute(0, 2, 3, 1)[batch, rows, cols].permute(0, 3, 1, 2)
         hole = (mw > 0.5).to(x.dtype).expand_as(u)
         r = -_laplacian(_laplacian(u)) * hole
@@ -135,5 +138,6 @@ def prefill_inputs(kind: str, x: torch.Tensor, mask: torch.Tensor, mean: torch.T
     if kind == "biharmonic":
         return [biharmonic_fill(x, mask).to(x.dtype)]
     if kind == "biharmonic+harmonic":
-        return [biharmonic_fill(x, mask).to(x.dtype), harmonic_fill(x, mask).to(x.dtype)]
+        harmonic = harmonic_fill(x, mask)
+        return [biharmonic_fill(x, mask, harmonic=harmonic).to(x.dtype), harmonic.to(x.dtype)]
     raise ValueError(f"model.prefill: one of {', '.join(PREFILLS)}, got {kind!r}")
