@@ -74,6 +74,8 @@ def build(cfg: dict):
 def train(cfg: dict, resume=None) -> dict:
     import torch
 
+    from .engine.distributed import shutdown
+
     torch.manual_seed(int(cfg["train"]["seed"]))  # network initialisation follows train.seed
     model, data = build(cfg)
     trainer = Trainer(model, data, cfg["train"], Path(cfg["out_dir"]), full_config=cfg)
@@ -81,6 +83,7 @@ def train(cfg: dict, resume=None) -> dict:
     family = family_for_task(cfg["task"])
     if family.finalize is not None and trainer.is_main:
         finalize(family, trainer, cfg)
+    shutdown()
     return summary
 
 

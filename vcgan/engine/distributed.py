@@ -78,3 +78,12 @@ def gather_objects(obj) -> list:
     out = [None] * dist.get_world_size()
     dist.all_gather_object(out, obj)
     return out
+
+
+def shutdown() -> None:
+    """Leave the process group at the end of a torchrun run, while the interpreter is fully
+    alive: every rank waits for the others first (rank 0 may still be writing its checkpoint),
+    then the group is destroyed, so no collective's worker thread outlives it."""
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
