@@ -203,22 +203,30 @@ def _frechet(mu1, s1, mu2, root2, s2) -> float:
     return float(((mu1 - mu2) ** 2).sum() + np.trace(s1) + np.trace(s2) - 2 * np.sqrt(np.clip(ev, 0, None)).sum())
 
 
-def fd_interval(a: np.ndarray, b: np.ndarray, real: np.ndarray, resamples: int = 200, seed: int = 0) -> dict:
-    """FD(a) - FD(b) against ``real``, with a bootstrap 95% interval: each resample draws the
-    two feature sets and the real set with replacement, the same real draw for both."""
+def fd_interval(a: np.ndarray, b: np.ndarray, real: np.ndarray, resamples: int = 200, seed: int = 0,
+                paired: bool = False) -> dict:
+    """FD(a) - FD(b) against ``real``, with a bootstrap 95% interval. Unpaired (samples of two
+    generators): each resample draws the two feature sets and the real set with replacement, the
+    same real draw for both. ``paired``: row i of ``a``, ``b`` and ``real`` are one item (two
+    completions of one image, and the image): each resample draws one set of items for all three,
+    as the paired bootstrap of the per-image measures does."""
+    if paired and not len(a) == len(b) == len(real):
+        raise ValueError(f"a paired FD interval needs as many rows in each set, got {len(a)}, {len(b)}, {len(real)}")
     rng = np.random.default_rng(seed)
     diffs = []
     for _ in range(resamples):
-        r = real[rng.integers(len(real), size=len(real))]
+        idx = rng.integers(len(real), size=len(real))
+        r = real[idx]
         mu_r, s_r = r.mean(0), np.cov(r, rowvar=False)
         root = _sqrt_psd(s_r)
         fd = []
         for x in (a, b):
-            x = x[rng.integers(len(x), size=len(x))]
+            x = x[idx] if paired else x[rng.integers(len(x), size=len(x))]
             fd.append(_frechet(x.mean(0), np.cov(x, rowvar=False), mu_r, root, s_r))
         diffs.append(fd[0] - fd[1])
     lo, hi = np.percentile(diffs, [2.5, 97.5])
-    return {"difference": fid(a, real) - fid(b, real), "low": float(lo), "high": float(hi), "resamples": resamples}
+    return {"difference": fid(a, real) - fid(b, real), "low": float(lo), "high": float(hi), "resamples": resamples,
+            "paired": paired}
 
 
 def kid(a: np.ndarray, b: np.ndarray, subsets: int = 20, subset_size: int = 200, seed: int = 0) -> float:
