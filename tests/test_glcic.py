@@ -150,6 +150,8 @@ def test_a_gate_between_two_fills_starts_near_the_first_and_is_learned(tmp_path)
     with pytest.raises(ConfigError, match="config key 'model.gate': weighs two fills, so it needs model.prefill: "
                                           "biharmonic\\+harmonic, got 'harmonic'"):
         config(tmp_path, "model.prefill=harmonic", "model.gate=true")
+    with pytest.raises(ConfigError, match="config key 'model.upsample': one of transposed, nearest, got 'bilinear'"):
+        config(tmp_path, "model.upsample=bilinear")
     cfg, model, data = built(tmp_path, "model.prefill=biharmonic+harmonic", "model.gate=true", "train.steps=3")
     batch = data.next_batch()
     x, mask = batch["x"], batch["mask"]

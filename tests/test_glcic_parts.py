@@ -260,3 +260,27 @@ def test_telea_without_opencv_says_what_to_install(monkeypatch, garment):
     monkeypatch.setitem(sys.modules, "cv2", None)
     with pytest.raises(VcganError, match=r"opencv-python-headless wheel: pip install 'vcgan\[eval\]'"):
         telea(garment, rectangle_mask((28, 28), 10, 10, 6, 6))
+
+
+def test_nearest_upsampling_draws_no_checkerboard_where_transposed_convs_do(tmp_path):
+    """A flat feature map through each untrained 2x upsampler: the paper's 4x4 stride-2
+    transposed conv overlaps its kernel unevenly, so even and odd output pixels differ (the
+    checkerboard a GAN phase sharpens); nearest upsampling then a conv stays flat inside."""
+    import torch
+
+    from image_gans.glcic.networks import CompletionNetwork, deconv_bn, resize_conv_bn
+
+    torch.manual_seed(0)
+    flat = torch.ones(1, 8, 12, 12)
+    for block, checkered in ((deconv_bn(8, 4), True), (resize_conv_bn(8, 4), False)):
+        torch.nn.init.uniform_(block[-2].bias, 0.5, 1.0)  # batch norm's shift: keep ReLU open
+        with torch.no_grad():
+            y = block.eval()(flat)[0, :, 2:-2, 2:-2]  # inside: no zero padding in reach
+        assert y.shape[-1] == 20
+        even_odd = (y[:, 0::2, 0::2] - y[:, 1::2, 1::2]).abs().max()
+        assert (even_odd > 1e-3) == checkered, float(even_odd)
+        if not checkered:
+            assert torch.allclose(y, y[:, :1, :1].expand_as(y), atol=1e-6)
+    net = CompletionNetwork(3, 64, 8, residual=True, upsample="nearest")
+    assert not any(isinstance(m, torch.nn.ConvTranspose2d) for m in net.modules())
+    assert net(torch.zeros(2, 3, 64, 64), torch.zeros(2, 1, 64, 64)).shape == (2, 3, 64, 64)

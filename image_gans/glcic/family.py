@@ -21,7 +21,7 @@ from ..data import ImageDataError, ImageSet, list_images, load_fashion_mnist, pa
 from ..grid import make_grid
 from ..photos import PhotoCrops, load_photos, tiles
 from .masks import hole_size_range, local_size, random_hole
-from .networks import CompletionNetwork, ContextDiscriminator
+from .networks import UPSAMPLERS, CompletionNetwork, ContextDiscriminator
 from .prefill import PREFILLS, prefill_inputs
 
 LAYOUTS = ("fashion_mnist", "photos", "folder")
@@ -44,6 +44,7 @@ MODEL_DEFAULTS = {
                         # the network learns a correction of that fill) | biharmonic+harmonic (a correction of
                         # the biharmonic fill, the harmonic one a second input); docs/design.md
     "gate": False,  # with biharmonic+harmonic: a per-pixel weight between the two fills, learned (docs/design.md)
+    "upsample": "transposed",  # the paper's 4x4 stride-2 transposed convs | nearest (2x nearest, 3x3 conv)
 }
 LOSS_DEFAULTS = {
     "alpha": [[0, 0.0], ["20%", 0.0004]],  # the adversarial weight; paper 0.0004 from phase 3 on
@@ -78,7 +79,7 @@ class Completion(GeneratorDiscriminatorModel):
         self.prefill = model.get("prefill", "mean")  # checked by check(); "mean" in checkpoints from before the option
         self.generators = torch.nn.ModuleDict({"g": CompletionNetwork(
             c, size, model["width"], residual=self.prefill != "mean", fills=len(self.prefill.split("+")),
-            gate=bool(model.get("gate", False)))})
+            gate=bool(model.get("gate", False)), upsample=model.get("upsample", "transposed"))})
         self.discriminators = torch.nn.ModuleDict({"d": ContextDiscriminator(
             c, size, local_size(size), model["d_width"], model["d_fc"], model["d_max_width"])})
         self.register_buffer("fill", torch.as_tensor(fill, dtype=torch.float32).reshape(1, c, 1, 1))
@@ -252,6 +253,9 @@ def check(cfg: dict) -> None:
     if cfg["model"]["gate"] and cfg["model"]["prefill"] != "biharmonic+harmonic":
         raise ConfigError(f"config key 'model.gate': weighs two fills, so it needs model.prefill: biharmonic+harmonic, "
                           f"got {cfg['model']['prefill']!r}")
+    if cfg["model"]["upsample"] not in UPSAMPLERS:
+        raise ConfigError(f"config key 'model.upsample': one of {', '.join(UPSAMPLERS)}, "
+                          f"got {cfg['model']['upsample']!r}")
     alpha = Schedule(cfg["loss"]["alpha"], "config key 'loss.alpha'")
     d_every = Schedule(train["optim"]["d"]["every"], "config key 'train.optim.d.every'")
     # the completion network must not learn from a discriminator that has not trained yet

@@ -26,6 +26,17 @@ def deconv_bn(c_in: int, c_out: int) -> nn.Sequential:
     return nn.Sequential(nn.ConvTranspose2d(c_in, c_out, 4, 2, 1), nn.BatchNorm2d(c_out), nn.ReLU())
 
 
+def resize_conv_bn(c_in: int, c_out: int) -> nn.Sequential:
+    """Nearest-neighbour 2x upsampling, then a 3x3 conv: every output pixel sums the same number
+    of input taps, so no stride-2 checkerboard pattern (Odena, Dumoulin, Olah, Distill 2016), which a
+    4x4 stride-2 transposed conv draws from uneven kernel overlap."""
+    return nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(c_in, c_out, 3, 1, 1),
+                         nn.BatchNorm2d(c_out), nn.ReLU())
+
+
+UPSAMPLERS = {"transposed": deconv_bn, "nearest": resize_conv_bn}
+
+
 class CompletionNetwork(nn.Module):
     """Input: the image with its hole filled (by the training mean in the paper) and the mask
     as one more channel; output: a full image in [-1, 1] (the paper's sigmoid output,
@@ -36,15 +47,17 @@ class CompletionNetwork(nn.Module):
     is the one its output corrects; a second, e.g. the harmonic fill beside the biharmonic,
     is one more input). ``gate`` (with two fills): one more output channel, a per-pixel weight
     sigmoid(g) that moves the output from the first fill towards the second, starting near
-    the first (sigmoid(-3) = 0.05)."""
+    the first (sigmoid(-3) = 0.05). ``upsample``: the paper's transposed convs, or ``nearest``
+    (nearest-neighbour upsampling and a conv)."""
 
     def __init__(self, channels: int, size: int, width: int = 64, residual: bool = False, fills: int = 1,
-                 gate: bool = False):
+                 gate: bool = False, upsample: str = "transposed"):
         super().__init__()
         if gate and (fills != 2 or not residual):
             raise ValueError("a gate between fills needs two fills and a residual output")
         self.residual, self.fills, self.gate = residual, fills, gate
         w1, w2, w4 = width, 2 * width, 4 * width
+        up = UPSAMPLERS[upsample]
         self.dilations = dilations(size // 4)
         self.net = nn.Sequential(
             conv_bn(fills * channels + 1, w1, 5),
@@ -52,8 +65,8 @@ class CompletionNetwork(nn.Module):
             conv_bn(w2, w4, 3, 2), conv_bn(w4, w4, 3), conv_bn(w4, w4, 3),
             *[conv_bn(w4, w4, 3, dilation=d) for d in self.dilations],
             conv_bn(w4, w4, 3), conv_bn(w4, w4, 3),
-            deconv_bn(w4, w2), conv_bn(w2, w2, 3),
-            deconv_bn(w2, w1), conv_bn(w1, w1 // 2, 3),
+            up(w4, w2), conv_bn(w2, w2, 3),
+            up(w2, w1), conv_bn(w1, w1 // 2, 3),
             nn.Conv2d(w1 // 2, channels + int(gate), 3, 1, 1),
         )
         if residual:
