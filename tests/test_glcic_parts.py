@@ -29,7 +29,7 @@ def astronaut() -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def garment() -> np.ndarray:
-    images, _ = load_fashion_mnist("test")
+    images, _ = load_fashion_mnist("test", Path(__file__).parent / "data" / "fashion-mnist")  # the committed subset
     return images[0]  # an ankle boot, 28x28
 
 
