@@ -6,6 +6,7 @@ import torch
 import torch.distributed as dist
 
 from conftest import tiny_config
+from vcgan.engine.distributed import shutdown
 from vcgan.engine.trainer import Trainer
 from vcgan.training import build
 
@@ -26,8 +27,7 @@ dist.all_gather(others, batch)
 assert not torch.equal(others[0], others[1]), "both ranks sampled the same data"
 print(f"rank {dist.get_rank()} ok")
 del gathered, others
-dist.barrier()  # both ranks done with the group before either tears it down
-dist.destroy_process_group()
+shutdown()  # as `vcgan train` ends: both ranks done with the group before either tears it down
 # gloo's worker threads can abort the interpreter's own teardown ("terminate called without an
 # active exception", seen on a loaded 2-core machine after both ranks had passed): everything
 # this worker checks has been checked and printed, so leave without that teardown

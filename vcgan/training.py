@@ -5,6 +5,7 @@ import copy
 from pathlib import Path
 
 from .engine.config import load_yaml, merge, parse_overrides
+from .engine.distributed import shutdown
 from .engine.precision import check_precision
 from .engine.registry import default_task, family_for_task
 from .engine.trainer import TRAIN_DEFAULTS, TRAIN_TYPES, Trainer
@@ -73,8 +74,6 @@ def build(cfg: dict):
 
 def train(cfg: dict, resume=None) -> dict:
     import torch
-
-    from .engine.distributed import shutdown
 
     torch.manual_seed(int(cfg["train"]["seed"]))  # network initialisation follows train.seed
     model, data = build(cfg)
